@@ -11,7 +11,7 @@ Exception tree (what the caller should do, after Singer SDK's grouping)::
     |                         handles these and only surfaces one when its budget is spent
     +-- BudgetExhaustedError  the CRM's daily API budget is spent: park work until ``resume_at``
     +-- AuthError             credentials refused or expired beyond refresh: fatal for the cycle
-    +-- PermissionError_      the integration user may not do this: fatal, names the object/field
+    +-- AccessDeniedError      the integration user may not do this: fatal, names the object/field
     +-- RecordError           one record is bad; keep the CRM's code and message, go on
     +-- ProtocolError         the CRM answered something we cannot read (garbage, missing keys)
 """
@@ -19,19 +19,34 @@ Exception tree (what the caller should do, after Singer SDK's grouping)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
+    from datetime import datetime
 
 ObjectKind = Literal["accounts", "contacts"]
 OBJECT_KINDS: tuple[ObjectKind, ...] = ("accounts", "contacts")
 
 # Field types normalised across CRMs, used by ``validate --remote`` to check that a mapped field fits.
 FieldType = Literal[
-    "id", "string", "text", "email", "phone", "url", "number", "integer", "currency", "percent",
-    "boolean", "date", "datetime", "picklist", "multipicklist", "reference", "other",
+    "id",
+    "string",
+    "text",
+    "email",
+    "phone",
+    "url",
+    "number",
+    "integer",
+    "currency",
+    "percent",
+    "boolean",
+    "date",
+    "datetime",
+    "picklist",
+    "multipicklist",
+    "reference",
+    "other",
 ]
 
 
@@ -114,9 +129,7 @@ class Connector(Protocol):
 
     crm: str
 
-    def pull(
-        self, kind: ObjectKind, since: datetime | None, resume: str | None = None
-    ) -> Iterator[Page]:
+    def pull(self, kind: ObjectKind, since: datetime | None, resume: str | None = None) -> Iterator[Page]:
         """Stream the records of ``kind`` modified at or after ``since`` (all when ``None``).
 
         Pages come in a stable order; deleted/archived records in scope come as tombstones.
@@ -160,7 +173,7 @@ class AuthError(ConnectorError):
     """The CRM refused the credentials, or a session expired and cannot be renewed."""
 
 
-class PermissionError_(ConnectorError):  # noqa: N801 - avoids shadowing the builtin
+class AccessDeniedError(ConnectorError):
     """The integration user lacks access to an object or field."""
 
 

@@ -62,7 +62,11 @@ def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome is not None else None
     wait = state.next_action.sleep if state.next_action is not None else 0.0
     log.warning(
-        "crm.retry", attempt=state.attempt_number, wait_s=round(wait, 3), error=type(exc).__name__, reason=str(exc)
+        "crm.retry",
+        attempt=state.attempt_number,
+        wait_s=round(wait, 3),
+        error=type(exc).__name__,
+        reason=str(exc),
     )
 
 

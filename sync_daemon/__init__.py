@@ -1,0 +1,1 @@
+"""The sync daemon: settings, config loading, pure domain logic, state store, engine, CLI."""
