@@ -1,9 +1,9 @@
 """Pydantic models of the admin-edited mapping files (``mappings/<crm>.yaml``).
 
 The models are the single source of truth: the loader validates against them and the JSON Schema
-shipped beside the files is generated from them (``sync-daemon schema``). Cross-field rules that need
-the whole file (canonical names, persona names, regexes) live in :mod:`sync_daemon.config.checks`,
-so that every problem is reported at once with its location.
+shipped beside the files is generated from them (``sync-daemon schema``). Cross-field rules that
+need the whole file (canonical names, persona names, regexes) live in
+:mod:`sync_daemon.config.checks`, so that every problem is reported at once with its location.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ class ScopeClause(_Strict):
 
 
 class PushField(_Strict):
-    """A daemon-owned CRM field, and what to do when a person edited it since the daemon wrote it."""
+    """A daemon-owned CRM field, and what to do when a person edits it after the daemon wrote it."""
 
     field: CrmField = Field(description="CRM field name the daemon owns and writes.")
     on_drift: DriftPolicy = Field(
-        default="overwrite", description="overwrite (default): the daemon's value wins; keep: leave the person's edit."
+        default="overwrite",
+        description="overwrite (default): the daemon's value wins; keep: leave the person's edit.",
     )
 
 
@@ -63,10 +64,12 @@ class ObjectMapping(_Strict):
     scope: list[ScopeClause] = Field(default_factory=list, description="Which records are in play (all must hold).")
     pull: dict[Identifier, CrmField] = Field(description="Canonical field name to the CRM field to read.")
     kpis: dict[Identifier, CrmField] = Field(
-        default_factory=dict, description="Usage KPIs other tools write to the CRM: your name to the CRM field."
+        default_factory=dict,
+        description="Usage KPIs other tools write to the CRM: your name to the CRM field.",
     )
     push: dict[Identifier, CrmField | PushField] = Field(
-        default_factory=dict, description="Daemon-owned fields: canonical name to CRM field (or field + on_drift)."
+        default_factory=dict,
+        description="Daemon-owned fields: canonical name to CRM field (or field + on_drift).",
     )
 
 
@@ -79,8 +82,11 @@ class ContactMapping(ObjectMapping):
 class TitleRule(_Strict):
     """Title patterns (case-insensitive regular expressions) that mark a persona."""
 
-    persona: Identifier
-    patterns: list[str] = Field(min_length=1)
+    persona: Identifier = Field(description="The persona these titles mark (one of personas.names).")
+    patterns: list[str] = Field(
+        min_length=1,
+        description="Python regular expressions, searched case-insensitively in the title.",
+    )
 
 
 class PersonaRules(_Strict):
@@ -90,9 +96,12 @@ class PersonaRules(_Strict):
         default_factory=lambda: ["decision_maker", "champion", "end_user", "business_influencer"],
         description="The personas in use; add your own names here to extend the set.",
     )
-    role_field: Identifier | None = Field(default="role", description="Canonical contact field holding the buying role.")
+    role_field: Identifier | None = Field(
+        default="role", description="Canonical contact field holding the buying role."
+    )
     roles: dict[Identifier, list[str]] = Field(
-        default_factory=dict, description="Persona to the role values (as the CRM stores them) that mean it."
+        default_factory=dict,
+        description="Persona to the role values (as the CRM stores them) that mean it.",
     )
     titles: list[TitleRule] = Field(default_factory=list, description="Tried in order when no role matches.")
 
@@ -102,11 +111,11 @@ class MappingFile(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Sync daemon field mapping")
 
-    version: Literal[1] = Field(description="Format version of this file.")
-    crm: CrmName
-    accounts: ObjectMapping
-    contacts: ContactMapping
-    personas: PersonaRules = Field(default_factory=PersonaRules)
+    version: Literal[1] = Field(description="Format version of this file: 1.")
+    crm: CrmName = Field(description="The CRM this file maps: salesforce or hubspot.")
+    accounts: ObjectMapping = Field(description="How accounts (companies) map onto the CRM.")
+    contacts: ContactMapping = Field(description="How contacts map onto the CRM.")
+    personas: PersonaRules = Field(default_factory=PersonaRules, description="How a contact's persona is derived.")
 
     def push_fields(self, kind: Literal["accounts", "contacts"]) -> dict[str, PushField]:
         """Daemon-owned fields of ``kind`` with the shorthand form expanded."""
