@@ -1,0 +1,258 @@
+"""The Salesforce connector, read side: incremental pulls, describe and API usage.
+
+Every HTTP call runs under the one :class:`~connectors.retry.RetryPolicy`; client exceptions are
+translated inside the retried callable, so only :class:`~connectors.base.RetriableError` is retried
+and everything else propagates at once. An expired session (401) is renewed once per call when the
+auth can (``reauths`` counts it); a ready token cannot be renewed and ends in ``AuthError``.
+
+Pulls go through ``queryAll`` (deleted records arrive as tombstones) ordered by
+``(SystemModstamp, Id)``. Each page carries a keyset resume token, which is also how an expired
+query locator is recovered: the query restarts right after the last record delivered.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import structlog
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceExpiredSession
+
+from connectors.base import (
+    ApiUsage,
+    AuthError,
+    ConnectorError,
+    CrmRecord,
+    ObjectKind,
+    Page,
+    ProtocolError,
+)
+from connectors.retry import RetryPolicy
+from connectors.salesforce.describe import object_schema
+from connectors.salesforce.errors import QueryLocatorExpiredError, SessionExpiredError, translate
+from connectors.salesforce.http import SalesforceHttpSession
+from connectors.salesforce.records import ObjectPlan, SkipRecord, record_key, to_record
+from connectors.salesforce.soql import Keyset, pull_query
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Iterator
+    from datetime import datetime
+    from pathlib import Path
+
+    from connectors.base import ObjectSchema
+    from connectors.salesforce.auth import SalesforceAuth
+    from sync_daemon.config.models import MappingFile
+
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
+
+_MIN_BATCH, _MAX_BATCH = 200, 2000
+_MAX_STALLED_RESTARTS = 3
+_READY_SESSION_REFUSED = (
+    "SALESFORCE_ACCESS_TOKEN was refused or expired; a ready token cannot be renewed"
+    " — use JWT bearer or client credentials"
+)
+
+
+class SalesforceConnector:
+    """Reads accounts and contacts from one Salesforce org, as the mapping file names them."""
+
+    crm = "salesforce"
+
+    def __init__(
+        self,
+        mapping: MappingFile,
+        auth: SalesforceAuth,
+        *,
+        api_version: str = "62.0",
+        timeout: float = 30.0,
+        ca_bundle: Path | None = None,
+        retry: RetryPolicy | None = None,
+        page_size: int = 2000,
+    ) -> None:
+        """Check the mapping and page size; no I/O happens until the first call."""
+        if mapping.crm != "salesforce":
+            raise ValueError(f"the Salesforce connector needs a salesforce mapping, not {mapping.crm}")
+        if not _MIN_BATCH <= page_size <= _MAX_BATCH:
+            raise ValueError(f"page_size must be {_MIN_BATCH}..{_MAX_BATCH} (Salesforce batchSize)")
+        self._plans = {kind: ObjectPlan.from_mapping(mapping, kind) for kind in ("accounts", "contacts")}
+        self._auth = auth
+        self._api_version = api_version.removeprefix("v")
+        self._session = SalesforceHttpSession(timeout=timeout, ca_bundle=ca_bundle)
+        self._retry = retry or RetryPolicy()
+        self._query_headers = {"Sforce-Query-Options": f"batchSize={page_size}"}
+        self._sf: Salesforce | None = None
+        self.reauths = 0
+        self.skipped = 0
+
+    # -- session -----------------------------------------------------------------------------
+
+    def _login(self) -> Salesforce:
+        """Log in through the auth and wrap the session in a simple-salesforce client."""
+        try:
+            session = self._auth.login(self._session)
+        except Exception as exc:
+            mapped = translate(exc, retry_after=self._session.last_retry_after)
+            if not isinstance(mapped, ConnectorError):
+                raise
+            raise mapped from None
+        return Salesforce(
+            instance_url=session.instance_url,
+            session_id=session.access_token,
+            session=self._session,
+            version=self._api_version,
+        )
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = self._login()
+        return self._sf
+
+    def _reauthenticate(self) -> Salesforce:
+        """Replace an expired session; a ready token cannot be replaced."""
+        if not self._auth.can_refresh:
+            raise AuthError(_READY_SESSION_REFUSED)
+        self._sf = None
+        client = self._client()
+        self.reauths += 1
+        log.info("crm.reauthenticated", crm=self.crm, reauths=self.reauths)
+        return client
+
+    def _attempt(self, op: Callable[[Salesforce], T]) -> T:
+        """One try of ``op``: renew an expired session once, translate whatever else fails."""
+        try:
+            try:
+                return op(self._client())
+            except SalesforceExpiredSession:
+                return op(self._reauthenticate())
+        except Exception as exc:
+            mapped = translate(exc, retry_after=self._session.last_retry_after)
+            if isinstance(mapped, SessionExpiredError):
+                mapped = AuthError(f"Salesforce refused a freshly issued session ({mapped})")
+            if not isinstance(mapped, ConnectorError):
+                raise
+            # ``from None``: the client's exception text carries URLs and bodies (see errors.py).
+            raise mapped from None
+
+    def _call(self, op: Callable[[Salesforce], T]) -> T:
+        """Run ``op`` under the retry policy."""
+        return self._retry.call(lambda: self._attempt(op))
+
+    # -- pull --------------------------------------------------------------------------------
+
+    def pull(self, kind: ObjectKind, since: datetime | None, resume: str | None = None) -> Iterator[Page]:
+        """Stream pages of ``kind`` modified at or after ``since`` (after ``resume`` if given)."""
+        if since is not None and since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        plan = self._plans[kind]
+        after = Keyset.decode(resume) if resume else None
+        stalled = 0
+        while True:
+            start = after
+            restart, after = yield from self._query_pages(plan, since, after)
+            if restart is None:
+                return
+            stalled = stalled + 1 if after == start else 0
+            if stalled >= _MAX_STALLED_RESTARTS:
+                raise ProtocolError(f"Salesforce query locators keep expiring on {plan.object_name}")
+            log.warning("crm.query_restarted", crm=self.crm, object=plan.object_name, reason=restart)
+
+    def _query_pages(
+        self, plan: ObjectPlan, since: datetime | None, after: Keyset | None
+    ) -> Generator[Page, None, tuple[str | None, Keyset | None]]:
+        """Pages of one query and its ``nextRecordsUrl`` chain.
+
+        Returns why the query must restart (an expired locator), or ``None`` when it is complete,
+        with the cursor after the last record delivered.
+        """
+        soql = pull_query(plan.object_name, plan.select(), plan.scope, since, after)
+        mark = self._session.calls
+        result = self._call(lambda sf: sf.query(soql, include_deleted=True, headers=self._query_headers))
+        while True:
+            records, next_url = _query_result(result, plan.object_name)
+            converted, after = self._convert(plan, records, after)
+            calls = self._session.calls - mark
+            log.info(
+                "crm.page_pulled",
+                crm=self.crm,
+                kind=plan.kind,
+                records=len(converted),
+                api_calls=calls,
+            )
+            yield Page(plan.kind, converted, after.encode() if after else None, calls)
+            if next_url is None:
+                return None, after
+            mark = self._session.calls
+            try:
+                result = self._call(partial(self._more, next_url=next_url))
+            except QueryLocatorExpiredError as exc:
+                return str(exc), after
+
+    def _more(self, sf: Salesforce, next_url: str) -> Any:
+        return sf.query_more(next_url, identifier_is_url=True, include_deleted=True, headers=self._query_headers)
+
+    def _convert(
+        self, plan: ObjectPlan, records: list[Any], after: Keyset | None
+    ) -> tuple[list[CrmRecord], Keyset | None]:
+        """Convert one page's records.
+
+        Malformed records are logged and counted. Records the cursor already covers (an older
+        timestamp, or the cursor's own record) are dropped; ties on the timestamp are otherwise
+        left to Salesforce's own Id order, which need not match Python's string order.
+        """
+        out: list[CrmRecord] = []
+        for raw in records:
+            try:
+                key = record_key(raw)
+            except SkipRecord as skip:
+                self.skipped += 1
+                log.warning(
+                    "crm.record_skipped",
+                    crm=self.crm,
+                    object=plan.object_name,
+                    record_id=skip.record_id,
+                    reason=skip.reason,
+                )
+                continue
+            if after is not None and (key.modstamp < after.modstamp or key == after):
+                continue
+            out.append(to_record(plan, raw, key))
+            after = key
+        return out, after
+
+    # -- describe and usage ------------------------------------------------------------------
+
+    def describe(self, kind: ObjectKind) -> ObjectSchema:
+        """The org's describe of the object mapped to ``kind`` (one API call)."""
+        name = self._plans[kind].object_name
+        answer = self._call(lambda sf: sf.restful(f"sobjects/{name}/describe"))
+        return object_schema(name, answer)
+
+    def usage(self) -> ApiUsage:
+        """Calls this process made, and the org's daily usage per the last ``Sforce-Limit-Info``.
+
+        Read from our session rather than ``sf.api_usage``: the session also sees error answers
+        (a 403 limit refusal) and survives the client being rebuilt after a re-login.
+        """
+        parsed = Salesforce.parse_api_usage(self._session.limit_info or "")
+        daily = parsed.get("api-usage")
+        if daily is None:
+            return ApiUsage(calls=self._session.calls)
+        return ApiUsage(calls=self._session.calls, used=daily.used, limit=daily.total)
+
+    def close(self) -> None:
+        """Close the HTTP session's connections."""
+        self._session.close()
+
+
+def _query_result(result: Any, object_name: str) -> tuple[list[Any], str | None]:
+    """``records`` and the next page's URL of a query answer, or a protocol error."""
+    if not isinstance(result, dict) or not isinstance(result.get("records"), list):
+        raise ProtocolError(f"Salesforce query on {object_name} answered without a record list")
+    if result.get("done", True):
+        return result["records"], None
+    next_url = result.get("nextRecordsUrl")
+    if not isinstance(next_url, str) or not next_url.startswith("/"):
+        raise ProtocolError(f"Salesforce query on {object_name} is not done but has no nextRecordsUrl")
+    return result["records"], next_url
