@@ -1,0 +1,215 @@
+"""The ``sync-daemon`` command line (also ``python -m sync_daemon``).
+
+Exit codes are a contract (DESIGN.md): 0 ok, 2 bad configuration or input (every problem listed, no CRM
+call made), 1 a runtime failure. Output for people goes through rich; ``--output json`` for machines.
+Nothing a command prints can carry a secret: errors pass through the same redaction as the logs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar, cast
+
+import click
+from rich.console import Console
+
+from connectors.base import ConnectorError
+from sync_daemon.config.errors import ConfigError
+from sync_daemon.logs import configure_logging, redact_text
+from sync_daemon.settings import AppSettings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+P = ParamSpec("P")
+R = TypeVar("R")
+EXIT_RUNTIME, EXIT_CONFIG = 1, 2
+OUTPUT = click.Choice(["table", "json"])
+CRM = click.Choice(["salesforce", "hubspot"])
+
+
+def _out() -> Console:
+    # Off a terminal rich assumes 80 columns and folds tables; logs and CI captures are wider.
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+_SECRETS: list[str] = []
+
+
+def _fail(message: str, code: int) -> None:
+    _err().print(redact_text(message, _SECRETS), markup=False, highlight=False)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn configuration problems into exit 2 and CRM failures into exit 1, with redacted messages."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SettingsError as exc:
+            _fail(f"Settings are not usable:\n{exc}", EXIT_CONFIG)
+        except ConfigError as exc:
+            _fail(exc.render(), EXIT_CONFIG)
+        except ConnectorError as exc:
+            _fail(f"CRM error: {type(exc).__name__}: {exc}", EXIT_RUNTIME)
+        raise AssertionError("unreachable")  # pragma: no cover - _fail exits
+
+    return wrapper
+
+
+def _settings(*, require_crm: bool = False, quiet: bool = False) -> AppSettings:
+    """Load settings and configure logging once; ``quiet`` logs warnings only unless SYNC_LOG_LEVEL is set."""
+    environ = dict(os.environ)
+    if quiet:
+        environ.setdefault("SYNC_LOG_LEVEL", "WARNING")
+    settings = load_settings(environ, require_crm=require_crm)
+    _SECRETS[:] = settings.secret_values()
+    configure_logging(
+        settings.sync.log_format,
+        settings.sync.log_level,
+        secrets=_SECRETS,
+        redact_emails=not settings.sync.log_emails,
+    )
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="crm-onboarding-sync", prog_name="sync-daemon")
+def main() -> None:
+    """Keep Salesforce or HubSpot the single source of customer context through onboarding."""
+
+
+@main.command()
+@click.option("--crm", type=CRM, default="salesforce", show_default=True, help="Which sandbox CRM to emulate.")
+@click.option("--accounts", type=click.IntRange(1, 200_000), default=1_000, show_default=True)
+@click.option("--contacts", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
+@click.option(
+    "--database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file for the demo's state [default: data/demo-<crm>.db].",
+)
+@handle_errors
+def demo(crm: str, accounts: int, contacts: int, database: Path | None) -> None:
+    """Run one full cycle against an embedded sandbox CRM: no credentials, no network."""
+    from sync_daemon.commands.demo import run_demo  # noqa: PLC0415 - keeps start-up light
+
+    settings = _settings(quiet=True)
+    run_demo(
+        cast("Literal['salesforce', 'hubspot']", crm),
+        accounts=accounts,
+        contacts=contacts,
+        database=database,
+        settings=settings,
+        console=_out(),
+    )
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Pull and show the plan; write nothing to the CRM.")
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def sync(dry_run: bool, output: str) -> None:  # noqa: FBT001 - click flag
+    """Run one cycle now against the configured CRM."""
+    from sync_daemon.commands.sync import run_sync  # noqa: PLC0415
+
+    settings = _settings(require_crm=True)
+    ok = run_sync(settings, dry_run=dry_run, output=output, console=_out())
+    sys.exit(0 if ok else EXIT_RUNTIME)
+
+
+@main.command()
+@click.option("--remote", is_flag=True, help="Also check the mapping against the live CRM schema.")
+@handle_errors
+def validate(remote: bool) -> None:  # noqa: FBT001 - click flag
+    """Check every configuration file (and, with --remote, the CRM's schema); exit 2 on any problem."""
+    from sync_daemon.commands.validate import run_validate  # noqa: PLC0415
+
+    settings = _settings(require_crm=remote)
+    run_validate(settings, remote=remote, console=_out())
+
+
+@main.command()
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
+@handle_errors
+def status(output: str, limit: int, database: str | None) -> None:
+    """Show the last runs."""
+    from sync_daemon.commands.status import run_status  # noqa: PLC0415
+
+    settings = _settings()
+    run_status(database or settings.sync.database_url, output=output, limit=limit, console=_out())
+
+
+@main.command()
+@click.option("--check", is_flag=True, help="Exit 2 if the shipped schema differs from the models.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@handle_errors
+def schema(check: bool, path: Path | None) -> None:  # noqa: FBT001 - click flag
+    """Write the mapping files' JSON Schema (for editors) from the models."""
+    from sync_daemon.config.schema import mapping_schema_text  # noqa: PLC0415
+    from sync_daemon.resources import shipped  # noqa: PLC0415
+
+    target = path or shipped("mappings/mapping.schema.json")
+    text = mapping_schema_text()
+    if check:
+        current = target.read_text(encoding="utf-8") if target.exists() else ""
+        if current != text:
+            _fail(f"{target}: out of date; run `sync-daemon schema {target}`", EXIT_CONFIG)
+        return
+    target.write_text(text, encoding="utf-8")
+    _out().print(f"wrote {target}")
+
+
+@main.command()
+@click.option("--crm", type=CRM, default="salesforce", show_default=True)
+@click.option("--accounts", type=click.IntRange(1, 200_000), default=1_000, show_default=True)
+@click.option("--contacts", type=click.IntRange(1, 1_000_000), default=5_000, show_default=True)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the settings that point `sync` at this sandbox to this file.",
+)
+@click.option("--for-seconds", type=float, default=None, help="Stop after this long (default: until Ctrl-C).")
+def sandbox(crm: str, accounts: int, contacts: int, env_file: Path | None, for_seconds: float | None) -> None:
+    """Serve a sandbox CRM on a loopback port and print the settings that point `sync` at it."""
+    from sync_daemon.demo import running_sandbox  # noqa: PLC0415
+
+    with running_sandbox(cast("Literal['salesforce', 'hubspot']", crm), accounts, contacts) as handle:
+        lines = [f"export {k}={v}" for k, v in handle.env().items()]
+        if env_file is not None:
+            env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        click.echo("\n".join(lines), err=False)
+        click.echo(
+            f"# {crm} sandbox with {accounts:,} accounts and {contacts:,} contacts; Ctrl-C stops it",
+            err=True,
+        )
+        deadline = time.monotonic() + for_seconds if for_seconds else None
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+def now_utc() -> datetime:
+    """The wall clock, in one place so commands share it."""
+    return datetime.now(UTC)
+
+
+def overlap(settings: AppSettings) -> timedelta:
+    """The incremental-pull overlap window from settings."""
+    return timedelta(seconds=settings.sync.overlap_seconds)

@@ -1,0 +1,128 @@
+"""Build the collaborators of a cycle from settings, once, at the entrypoint.
+
+Configuration flows one way (STYLE.md): settings are read here and passed in as plain values; no module
+below this one reads the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from connectors.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from connectors.base import Connector
+    from sync_daemon.config.models import MappingFile
+    from sync_daemon.settings import AppSettings, HubSpotSettings, SalesforceSettings
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if getter else value)
+
+
+def salesforce_login_url(domain: str) -> str:
+    """The login base URL for ``SALESFORCE_DOMAIN`` (see :mod:`connectors.salesforce.auth`)."""
+    from connectors.salesforce.auth import login_url_for  # noqa: PLC0415 - keeps imports lazy per CRM
+
+    return login_url_for(domain)
+
+
+def _private_key(s: SalesforceSettings) -> str:
+    if s.private_key is not None:
+        return s.private_key.get_secret_value()
+    path: Path | None = s.private_key_file
+    if path is None:  # settings validation guarantees one of them for JWT
+        raise ValueError("SALESFORCE_PRIVATE_KEY_FILE is required for the JWT bearer flow")
+    return path.read_text(encoding="utf-8")
+
+
+def salesforce_auth(s: SalesforceSettings) -> object:
+    """The auth strategy for the mode the settings select."""
+    from connectors.salesforce import auth  # noqa: PLC0415
+
+    mode = s.auth_mode()
+    login_url = salesforce_login_url(s.domain)
+    if mode == "token":
+        return auth.TokenAuth(instance_url=str(s.instance_url), access_token=_secret(s.access_token))
+    if mode == "jwt":
+        return auth.JwtAuth(
+            username=str(s.username),
+            consumer_key=str(s.consumer_key),
+            private_key_pem=_private_key(s),
+            login_url=login_url,
+        )
+    if mode == "client_credentials":
+        return auth.ClientCredentialsAuth(
+            consumer_key=str(s.consumer_key),
+            consumer_secret=_secret(s.consumer_secret),
+            login_url=login_url,
+        )
+    return auth.PasswordAuth(
+        username=str(s.username),
+        password=_secret(s.password),
+        security_token=_secret(s.security_token) if s.security_token else "",
+        login_url=login_url,
+        api_version=s.api_version,
+    )
+
+
+def build_salesforce(
+    s: SalesforceSettings,
+    mapping: MappingFile,
+    retry: RetryPolicy,
+    *,
+    timeout: float,
+    page_size: int,
+) -> Connector:
+    """A Salesforce connector from settings."""
+    from connectors.salesforce.connector import SalesforceConnector  # noqa: PLC0415
+
+    return SalesforceConnector(
+        mapping,
+        salesforce_auth(s),  # type: ignore[arg-type]
+        api_version=s.api_version,
+        timeout=timeout,
+        ca_bundle=s.ca_bundle,
+        retry=retry,
+        page_size=page_size,
+    )
+
+
+def build_hubspot(
+    s: HubSpotSettings,
+    mapping: MappingFile,
+    retry: RetryPolicy,
+    *,
+    timeout: float,
+    sleep: Callable[[float], None],
+) -> Connector:
+    """A HubSpot connector from settings, its rate limiter sized to the account's tier."""
+    from connectors.hubspot.connector import HubSpotConnector  # noqa: PLC0415
+    from connectors.hubspot.ratelimit import RateLimiter  # noqa: PLC0415
+
+    return HubSpotConnector(
+        mapping,
+        _secret(s.access_token),
+        base_url=s.base_url,
+        timeout=timeout,
+        ca_bundle=s.ca_bundle,
+        retry=retry,
+        limiter=RateLimiter(s.requests_per_10s, sleep=sleep),
+        timezone=s.timezone,
+    )
+
+
+def build_connector(
+    settings: AppSettings, mapping: MappingFile, *, sleep: Callable[[float], None] = time.sleep
+) -> Connector:
+    """The configured CRM's connector."""
+    retry = RetryPolicy(settings.retry_settings(), sleep=sleep)
+    timeout = settings.sync.http_timeout_seconds
+    if mapping.crm == "salesforce":
+        return build_salesforce(settings.salesforce, mapping, retry, timeout=timeout, page_size=settings.sync.page_size)
+    return build_hubspot(settings.hubspot, mapping, retry, timeout=timeout, sleep=sleep)
