@@ -111,7 +111,8 @@ class SalesforceDriver(Driver):
         self.app.expire_sessions()
 
     def query_path(self, kind: ObjectKind) -> str:
-        """queryAll and its next-records locators."""
+        """The query endpoint (queryAll and its next-records locators), the same for every object."""
+        del kind
         return r"/services/data/v[\d.]+/query"
 
 
