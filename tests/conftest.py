@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sync_daemon.store import Store
+
 pytest_plugins = ["pytester"]
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Iterator
+    from pathlib import Path
 
 # A token value the tests configure wherever a secret is needed; it must never be printed.
 KNOWN_TOKEN = "tok-KNOWN-SECRET-5f0c2b9e-never-print-me"
@@ -66,3 +69,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             (title, "[withheld: contained a secret]" if any(s in text for s in leaked) else text)
             for title, text in report.sections
         ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store in a temporary file (the store's own suite also covers PostgreSQL)."""
+    s = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    yield s
+    s.close()

@@ -14,22 +14,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 from sync_daemon.engine import CycleOptions, CycleResult, run_cycle
-from sync_daemon.store import Store
 from tests.conformance.drivers import Driver, start_driver
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
+
+    from sync_daemon.store import Store
 
 CRMS = ["salesforce", "hubspot"]
 OPTIONS = CycleOptions(overlap=timedelta(minutes=5))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    yield s
-    s.close()
 
 
 def cycle(driver: Driver, store: Store) -> CycleResult:

@@ -9,22 +9,13 @@ import pytest
 
 from connectors.base import AuthError, BudgetExhaustedError, CrmRecord, RetriableError
 from sync_daemon.engine import CycleOptions, run_cycle
-from sync_daemon.store import Store
 from tests.fakes import FakeConnector
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
+    from sync_daemon.store import Store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OPTIONS = CycleOptions(overlap=timedelta(minutes=5))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
-    yield s
-    s.close()
 
 
 def seeded(n_accounts: int = 7, n_contacts: int = 10) -> FakeConnector:
