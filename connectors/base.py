@@ -74,13 +74,15 @@ class Page:
 
     ``resume`` is an opaque token that, passed back to :meth:`Connector.pull` with the same ``since``,
     continues the pull right after this page (so a crash or a spent budget loses at most a page).
-    ``api_calls`` counts the HTTP calls spent producing this page (retries included).
+    ``api_calls`` counts the HTTP calls spent producing this page (retries included). ``total`` is how
+    many records the CRM said match, on the first page of a query when it says (for progress bars).
     """
 
     kind: ObjectKind
     records: list[CrmRecord]
     resume: str | None
     api_calls: int = 1
+    total: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

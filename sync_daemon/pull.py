@@ -102,9 +102,9 @@ def pull_object(
     since, resume = start_point(cursor, overlap)
     stats = PullStats(resumed=resume is not None, since=since)
     newest: datetime | None = None
-    if progress is not None:
-        progress.start(kind, None)
     for page in connector.pull(kind, since, resume):
+        if progress is not None and stats.pages == 0:
+            progress.start(kind, page.total)
         personas = _personas(page.records, classifier, stats.personas)
         state = CursorState(watermark=cursor.watermark, pull_since=since, resume=page.resume)
         result = store.apply_page(connector.crm, kind, page.records, personas, state)
@@ -121,6 +121,8 @@ def pull_object(
     final = CursorState(watermark=next_watermark(cursor.watermark, newest, signpost), pull_since=None, resume=None)
     store.set_cursor(connector.crm, kind, final)
     if progress is not None:
+        if stats.pages == 0:
+            progress.start(kind, 0)
         progress.finish(kind)
     log.info("sync.object_pulled", kind=kind, **stats.as_dict())
     return stats

@@ -123,7 +123,7 @@ class HubSpotConnector:
     def _object(self, kind: ObjectKind) -> ObjectMapping:
         return self._mapping.accounts if kind == "accounts" else self._mapping.contacts
 
-    def _page(self, kind: ObjectKind, records: list[CrmRecord], resume: str | None) -> Page:
+    def _page(self, kind: ObjectKind, records: list[CrmRecord], resume: str | None, total: int | None = None) -> Page:
         """A page carrying the calls spent since the previous one."""
         calls = self._transport.calls - self._reported_calls
         self._reported_calls = self._transport.calls
@@ -135,18 +135,20 @@ class HubSpotConnector:
             resume=resume,
             api_calls=calls,
         )
-        return Page(kind=kind, records=records, resume=resume, api_calls=calls)
+        return Page(kind=kind, records=records, resume=resume, api_calls=calls, total=total)
 
     def _search_pages(self, kind: ObjectKind, since: datetime | None, after_id: int | None) -> Iterator[Page]:
         query = self._query(kind)
+        first = True
         while True:
-            records, next_id = self._search_once(query, since, after_id)
+            records, next_id, total = self._search_once(query, since, after_id)
+            total, first = (total if first else None), False  # the first search's total is the pull's
             if next_id is None:
                 if records:
-                    yield self._page(kind, records, Cursor("archived").token())
+                    yield self._page(kind, records, Cursor("archived").token(), total)
                 return
             after_id = next_id
-            yield self._page(kind, records, Cursor("search", str(after_id)).token())
+            yield self._page(kind, records, Cursor("search", str(after_id)).token(), total)
 
     def _query(self, kind: ObjectKind) -> _Query:
         obj = self._object(kind)
@@ -156,8 +158,8 @@ class HubSpotConnector:
 
     def _search_once(
         self, query: _Query, since: datetime | None, after_id: int | None
-    ) -> tuple[list[CrmRecord], int | None]:
-        """One keyset page: its records, and the id to continue after (``None`` when done)."""
+    ) -> tuple[list[CrmRecord], int | None, int | None]:
+        """One keyset page: its records, the id to continue after (``None`` when done), the match count."""
         body = search_request(
             query.mapping.scope,
             modified=query.modified,
@@ -171,12 +173,13 @@ class HubSpotConnector:
         if query.kind == "contacts" and records:
             records = self._with_accounts(records)
         next_id = last_id(results)
+        total = data.get("total") if isinstance(data.get("total"), int) else None
         if not has_more(data, len(results), PAGE_LIMIT):
-            return records, None
+            return records, None, total
         if next_id is None or (after_id is not None and next_id <= after_id):
             log.warning("crm.keyset_stalled", crm=self.crm, kind=query.kind, after_id=after_id)
-            return records, None
-        return records, next_id
+            return records, None, total
+        return records, next_id, total
 
     def _searcher(self, kind: ObjectKind, body: dict[str, Any]) -> Callable[..., Any]:
         api = self._apis.search_api(kind)

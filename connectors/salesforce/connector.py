@@ -169,6 +169,7 @@ class SalesforceConnector:
         soql = pull_query(plan.object_name, plan.select(), plan.scope, since, after)
         mark = self._session.calls
         result = self._call(lambda sf: sf.query(soql, include_deleted=True, headers=self._query_headers))
+        total = result.get("totalSize") if isinstance(result, dict) else None
         while True:
             records, next_url = _query_result(result, plan.object_name)
             converted, after = self._convert(plan, records, after)
@@ -180,7 +181,8 @@ class SalesforceConnector:
                 records=len(converted),
                 api_calls=calls,
             )
-            yield Page(plan.kind, converted, after.encode() if after else None, calls)
+            yield Page(plan.kind, converted, after.encode() if after else None, calls, total=total)
+            total = None  # only the query's first page knows it
             if next_url is None:
                 return None, after
             mark = self._session.calls
