@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
     from datetime import datetime
 
 ObjectKind = Literal["accounts", "contacts"]
@@ -125,6 +125,52 @@ class ApiUsage:
         return max(self.limit - self.used, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class RecordUpdate:
+    """Daemon-owned field values to write on one record, by canonical name.
+
+    Values are canonical Python values (``str``, ``int``, ``float``, ``bool``, ``datetime.date``,
+    aware ``datetime.datetime``, ``list[str]`` for multi-select, ``None`` to clear); the connector
+    converts them to its CRM's wire format.
+    """
+
+    id: str
+    fields: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The CRM's verdict on one record of a batch; ``code``/``message`` are the CRM's own on failure."""
+
+    id: str
+    ok: bool
+    code: str | None = None
+    message: str | None = None
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A note to attach to an account exactly once; ``key`` is the daemon's idempotency key.
+
+    ``body`` is plain text (paragraphs separated by blank lines, ``- `` bullets); the connector escapes
+    and formats it for its CRM, so nothing renders as raw markup.
+    """
+
+    key: str
+    account_id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRef:
+    """A note the CRM holds, found or created by key."""
+
+    id: str
+    key: str
+
+
 @runtime_checkable
 class Connector(Protocol):
     """The read side of a CRM, as the engine uses it."""
@@ -148,6 +194,37 @@ class Connector(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """The write side of a CRM, as the push engine and the outbox use it."""
+
+    crm: str
+
+    def write(self, kind: ObjectKind, updates: Sequence[RecordUpdate]) -> Iterator[list[WriteResult]]:
+        """Write ``updates`` in the largest batches the CRM allows, yielding each batch's results.
+
+        One result per update, in any order; a record the CRM rejects is a failed result (never an
+        exception); transient failures are retried inside, and lock errors are retried per record.
+        """
+        ...
+
+    def find_note(self, account_id: str, key: str) -> NoteRef | None:
+        """The note with this idempotency key on the account, if the CRM already has it."""
+        ...
+
+    def create_note(self, note: Note) -> NoteRef:
+        """Create the note attached to its account (one call where the CRM allows)."""
+        ...
+
+    def find_audience_member(self, audience_id: str, contact_id: str) -> str | None:
+        """Whether the contact is in the survey audience (a Salesforce Campaign, a HubSpot list)."""
+        ...
+
+    def add_audience_member(self, audience_id: str, contact_id: str, status: str | None = None) -> str:
+        """Add the contact to the audience; returns the membership's id (the contact id for lists)."""
         ...
 
 
