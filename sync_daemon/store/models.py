@@ -1,9 +1,11 @@
 """The store's tables as typed SQLAlchemy 2 models.
 
 The store is bookkeeping of what was pulled: accounts and contacts (keyed by CRM and id), a cursor
-per object, and a run history. The models are the reference the hand-written Alembic migrations must
-match (a test runs Alembic's autogenerate comparison against them). Queries use the tables through
-Core (``table_for``) so that a page is written in a few bulk statements.
+per object, and a run history; and of what was pushed: the values last written, the records the CRM
+rejected, the outbox of exactly-once side effects, and per-CRM state (budget parking, safety valve).
+The models are the reference the hand-written Alembic migrations must match (a test runs Alembic's
+autogenerate comparison against them). Queries use the tables through Core (``table_for``) so that
+a page is written in a few bulk statements.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ CRM_LEN = 32
 ID_LEN = 255
 HASH_LEN = 64
 PERSONA_LEN = 100
+KIND_LEN = 32
+FIELD_LEN = 255
+KEY_LEN = 255
+STATUS_LEN = 16
+RUN_ID_LEN = 32
 
 
 class Base(DeclarativeBase):
@@ -103,9 +110,89 @@ class Run(Base):
     error_summary: Mapped[str | None] = mapped_column(Text(), nullable=True)
 
 
+class PushedValue(Base):
+    """The value the daemon last wrote to one field of one record (canonical, as JSON).
+
+    Drift detection compares it with what the next pull finds: a difference means a person edited a
+    daemon-owned field since the daemon wrote it.
+    """
+
+    __tablename__ = "pushed_values"
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    field: Mapped[str] = mapped_column(String(FIELD_LEN), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONDocument, nullable=False)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    run_id: Mapped[str | None] = mapped_column(String(RUN_ID_LEN), nullable=True)
+
+
+class RecordErrorRow(Base):
+    """The CRM's last rejection of one record, kept until the record is written successfully."""
+
+    __tablename__ = "record_errors"
+    __table_args__ = (Index("ix_record_errors_crm_status_code", "crm", "status", "code"),)
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(KIND_LEN), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    code: Mapped[str] = mapped_column(String(FIELD_LEN), nullable=False)
+    message: Mapped[str] = mapped_column(Text(), nullable=False)
+    fields: Mapped[list[str]] = mapped_column(JSONDocument, nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer(), nullable=False)
+    status: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    run_id: Mapped[str | None] = mapped_column(String(RUN_ID_LEN), nullable=True)
+
+
+class OutboxIntent(Base):
+    """A side effect that must happen exactly once, stored before any API call.
+
+    ``key`` is deterministic (the same decision always yields the same key), so enqueuing twice is a
+    no-op and a worker that finds ``attempts > 1`` looks the key up in the CRM before acting again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_priority_id", "status", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(KEY_LEN), nullable=False, unique=True)
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), nullable=False)
+    kind: Mapped[str] = mapped_column(String(KIND_LEN), nullable=False)
+    priority: Mapped[int] = mapped_column(Integer(), nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument, nullable=False)
+    status: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(KEY_LEN), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text(), nullable=True)
+
+
+class CrmState(Base):
+    """Per-CRM switches that outlive a process: budget parking and the last safety-valve stop."""
+
+    __tablename__ = "crm_state"
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    parked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    park_reason: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    safety_warning: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 RECORD_KINDS = ("accounts", "contacts")
 CURSORS: Table = Base.metadata.tables["cursors"]
 RUNS: Table = Base.metadata.tables["runs"]
+PUSHED_VALUES: Table = Base.metadata.tables["pushed_values"]
+RECORD_ERRORS: Table = Base.metadata.tables["record_errors"]
+OUTBOX: Table = Base.metadata.tables["outbox"]
+CRM_STATE: Table = Base.metadata.tables["crm_state"]
 
 
 def record_table(kind: str) -> Table:

@@ -21,7 +21,7 @@ def test_migrate_creates_the_schema_on_an_empty_database(store_url: str) -> None
     try:
         assert store.schema_version() is None
         store.migrate()
-        assert store.schema_version() == head_revision() == "0001"
+        assert store.schema_version() == head_revision() == "0002"
         assert set(inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
@@ -31,7 +31,7 @@ def test_migrate_twice_is_a_no_op_that_keeps_data(store: Store) -> None:
     """Running migrate() on a current schema changes neither the revision nor the rows."""
     store.apply_page("hubspot", "accounts", [rec("a1")], None, CursorState())
     store.migrate()
-    assert store.schema_version() == "0001"
+    assert store.schema_version() == "0002"
     assert store.count("accounts") == 1
 
 
