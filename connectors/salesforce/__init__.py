@@ -1,4 +1,4 @@
-"""The Salesforce connector (read side) over simple-salesforce: auth, HTTP, SOQL, errors."""
+"""The Salesforce connector over simple-salesforce: auth, HTTP, SOQL, errors, and the write side."""
 
 from connectors.salesforce.auth import (
     ClientCredentialsAuth,

@@ -1,4 +1,4 @@
-"""The Salesforce connector, read side: incremental pulls, describe and API usage.
+"""The Salesforce connector: incremental pulls, describe, API usage, and the write side.
 
 Every HTTP call runs under the one :class:`~connectors.retry.RetryPolicy`; client exceptions are
 translated inside the retried callable, so only :class:`~connectors.base.RetriableError` is retried
@@ -8,6 +8,9 @@ auth can (``reauths`` counts it); a ready token cannot be renewed and ends in ``
 Pulls go through ``queryAll`` (deleted records arrive as tombstones) ordered by
 ``(SystemModstamp, Id)``. Each page carries a keyset resume token, which is also how an expired
 query locator is recovered: the query restarts right after the last record delivered.
+
+Writes (:class:`~connectors.base.Writer`) are delegated: field updates to :mod:`.writes`, notes to
+:mod:`.notes`, campaign membership to :mod:`.audience`, canonical values to :mod:`.wire`.
 """
 
 from __future__ import annotations
@@ -29,18 +32,20 @@ from connectors.base import (
     ProtocolError,
 )
 from connectors.retry import RetryPolicy
+from connectors.salesforce import audience, notes
 from connectors.salesforce.describe import object_schema
 from connectors.salesforce.errors import QueryLocatorExpiredError, SessionExpiredError, translate
 from connectors.salesforce.http import SalesforceHttpSession
 from connectors.salesforce.records import ObjectPlan, SkipRecord, record_key, to_record
 from connectors.salesforce.soql import Keyset, pull_query
+from connectors.salesforce.writes import WritePlan, write_updates
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterator
+    from collections.abc import Callable, Generator, Iterator, Sequence
     from datetime import datetime
     from pathlib import Path
 
-    from connectors.base import ObjectSchema
+    from connectors.base import Note, NoteRef, ObjectSchema, RecordUpdate, WriteResult
     from connectors.salesforce.auth import SalesforceAuth
     from sync_daemon.config.models import MappingFile
 
@@ -56,7 +61,7 @@ _READY_SESSION_REFUSED = (
 
 
 class SalesforceConnector:
-    """Reads accounts and contacts from one Salesforce org, as the mapping file names them."""
+    """Reads accounts and contacts from one Salesforce org and writes the daemon's own fields back."""
 
     crm = "salesforce"
 
@@ -77,6 +82,7 @@ class SalesforceConnector:
         if not _MIN_BATCH <= page_size <= _MAX_BATCH:
             raise ValueError(f"page_size must be {_MIN_BATCH}..{_MAX_BATCH} (Salesforce batchSize)")
         self._plans = {kind: ObjectPlan.from_mapping(mapping, kind) for kind in ("accounts", "contacts")}
+        self._writes = {kind: WritePlan.from_mapping(mapping, kind) for kind in ("accounts", "contacts")}
         self._auth = auth
         self._api_version = api_version.removeprefix("v")
         self._session = SalesforceHttpSession(timeout=timeout, ca_bundle=ca_bundle)
@@ -222,6 +228,57 @@ class SalesforceConnector:
             out.append(to_record(plan, raw, key))
             after = key
         return out, after
+
+    # -- write -------------------------------------------------------------------------------
+
+    def write(self, kind: ObjectKind, updates: Sequence[RecordUpdate]) -> Iterator[list[WriteResult]]:
+        """Push-field updates in batches of 200: one call each, plus lock rounds (see writes.py)."""
+        return write_updates(self._writes[kind], updates, self._send_collection, self._retry)
+
+    def _send_collection(self, body: dict[str, Any]) -> Any:
+        """One try of ``PATCH composite/sobjects`` (the batch's retries are run by writes.py)."""
+        return self._attempt(lambda sf: sf.restful("composite/sobjects", method="PATCH", json=body))
+
+    def _send_composite(self, body: dict[str, Any]) -> Any:
+        """One try of ``POST composite`` (notes.py decides about retries)."""
+        return self._attempt(lambda sf: sf.restful("composite", method="POST", json=body))
+
+    def _query(self, soql: str) -> list[Any]:
+        """Every record a (small) query matches, all pages, under the retry policy."""
+        return _query_result(self._call(lambda sf: sf.query_all(soql)), "a lookup")[0]
+
+    def _query_once(self, soql: str) -> list[Any]:
+        """The same, as a single try (for use inside an attempt the policy already retries)."""
+        return _query_result(self._attempt(lambda sf: sf.query_all(soql)), "a lookup")[0]
+
+    def find_note(self, account_id: str, key: str) -> NoteRef | None:
+        """The ContentNote on the account whose title carries the key's reference."""
+        return notes.find_note(self._query, account_id, key)
+
+    def create_note(self, note: Note) -> NoteRef:
+        """ContentNote and its ContentDocumentLink in one /composite call; retries look up first."""
+        return notes.create_note(
+            note,
+            api_version=self._api_version,
+            send=self._send_composite,
+            query=self._query_once,
+            retry=self._retry,
+        )
+
+    def find_audience_member(self, audience_id: str, contact_id: str) -> str | None:
+        """The CampaignMember id of the contact in the campaign, if there is one."""
+        return audience.member_id(self._query(audience.member_query(audience_id, contact_id)))
+
+    def add_audience_member(self, audience_id: str, contact_id: str, status: str | None = None) -> str:
+        """Create the CampaignMember; a DUPLICATE_VALUE answer returns the existing member's id."""
+        body = audience.member_body(audience_id, contact_id, status)
+        created = self._call(lambda sf: audience.create_member(sf, body))
+        if created is not None:
+            return created
+        existing = self.find_audience_member(audience_id, contact_id)
+        if existing is None:
+            raise ProtocolError("Salesforce called the campaign member a duplicate, but no member was found")
+        return existing
 
     # -- describe and usage ------------------------------------------------------------------
 
