@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
+import urllib3.exceptions
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connectors.base import ProtocolError
+from connectors.base import ProtocolError, RetriableError
 from connectors.hubspot.errors import lower_headers, translate
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from connectors.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
+HTTP_TOO_MANY = 429
 
 
 class HubSpotApis:
@@ -58,6 +60,9 @@ class HubSpotApis:
         self.batch = {"accounts": crm.companies.batch_api, "contacts": crm.contacts.batch_api}
         self.associations = crm.associations.v4.batch_api
         self.properties = crm.properties.core_api
+        self.notes = crm.objects.notes.basic_api
+        self.notes_batch = crm.objects.notes.batch_api
+        self.memberships = crm.lists.memberships_api
 
     def all(self) -> list[Any]:
         """Every API object, for closing."""
@@ -67,6 +72,9 @@ class HubSpotApis:
             *self.batch.values(),
             self.associations,
             self.properties,
+            self.notes,
+            self.notes_batch,
+            self.memberships,
         ]
 
     def search_api(self, kind: ObjectKind) -> Any:
@@ -109,11 +117,19 @@ class Transport:
         self._clock = clock or (lambda: datetime.now(UTC))
         self.calls = 0
 
-    def call(self, fn: Callable[..., Any], *, search: bool = False) -> dict[str, Any]:
-        """Run ``fn(_preload_content=False, _request_timeout=...)`` until it answers or fails."""
-        return self._retry.call(lambda: self._attempt(fn, search=search))
+    def call(self, fn: Callable[..., Any], *, search: bool = False, idempotent: bool = True) -> dict[str, Any]:
+        """Run ``fn(_preload_content=False, _request_timeout=...)`` until it answers or fails.
 
-    def _attempt(self, fn: Callable[..., Any], *, search: bool) -> dict[str, Any]:
+        A call that is not ``idempotent`` (creating a note) is retried only when HubSpot surely did
+        nothing (a 429, a connection never made): after a 5xx, a reset or a timeout the write may have
+        landed, so the :class:`RetriableError` surfaces at once and the caller resolves it by key.
+        """
+        try:
+            return self._retry.call(lambda: self._attempt(fn, search=search, idempotent=idempotent))
+        except _NotRetried as stop:
+            raise stop.error from stop.__cause__
+
+    def _attempt(self, fn: Callable[..., Any], *, search: bool, idempotent: bool) -> dict[str, Any]:
         self._limiter.acquire(search=search)
         self.calls += 1
         try:
@@ -125,9 +141,29 @@ class Transport:
             translated = translate(exc, tz=self._tz, now=self._clock())
             if translated is None:
                 raise
+            if isinstance(translated, RetriableError) and not idempotent and not surely_not_done(exc):
+                raise _NotRetried(translated) from exc
             raise translated from exc
         self._limiter.observe(lower_headers(raw.headers))
         return parse_json(body)
+
+
+class _NotRetried(Exception):  # noqa: N818 - a control-flow wrapper, never seen outside this module
+    """Carries a transient error past the retry policy: the failed call must not be repeated blindly."""
+
+    def __init__(self, error: RetriableError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def surely_not_done(exc: BaseException) -> bool:
+    """Whether HubSpot certainly did not act on the request: rate-limited, or never connected."""
+    if getattr(exc, "status", None) == HTTP_TOO_MANY:
+        return True
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, urllib3.exceptions.NewConnectionError) or isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def parse_json(body: bytes | None) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""The HubSpot connector, read side: pull (search, then archived), describe, usage.
+"""The HubSpot connector: pull (search, then archived), describe, usage; and the write side.
+
+The write side is delegated: :mod:`connectors.hubspot.writes` (batched field updates),
+:mod:`connectors.hubspot.notes` (keyed notes), :mod:`connectors.hubspot.audience` (list members).
 
 A pull runs in two phases, each resumable from the token of the last page it yielded:
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +27,10 @@ import structlog
 
 from connectors.base import ApiUsage, CrmRecord, ObjectKind, ObjectSchema, Page, ProtocolError
 from connectors.hubspot.associations import AssociationReader
+from connectors.hubspot.audience import Audiences
 from connectors.hubspot.client import HubSpotApis, Transport
 from connectors.hubspot.describe import object_schema
+from connectors.hubspot.notes import NoteStore
 from connectors.hubspot.ratelimit import RateLimiter
 from connectors.hubspot.records import to_records, to_tombstones
 from connectors.hubspot.search import (
@@ -40,14 +46,15 @@ from connectors.hubspot.search import (
     properties_to_read,
     search_request,
 )
+from connectors.hubspot.writes import BatchWriter
 from connectors.retry import RetryPolicy
 from sync_daemon.config.models import LinkByAssociation
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from datetime import datetime
+    from collections.abc import Callable, Iterator, Sequence
     from pathlib import Path
 
+    from connectors.base import Note, NoteRef, RecordUpdate, WriteResult
     from sync_daemon.config.models import MappingFile, ObjectMapping
 
 log = structlog.get_logger(__name__)
@@ -65,7 +72,7 @@ class _Query:
 
 
 class HubSpotConnector:
-    """Reads companies (accounts) and contacts from one HubSpot account.
+    """Reads and writes companies (accounts) and contacts of one HubSpot account.
 
     ``timezone`` is the account's time zone (the daily budget resets at its midnight); ``clock`` is
     the wall clock used for that, injectable for tests.
@@ -105,6 +112,9 @@ class HubSpotConnector:
         primary_only = link.primary_only if isinstance(link, LinkByAssociation) else False
         self._associations = AssociationReader(self._apis.associations, self._transport, primary_only=primary_only)
         self._reported_calls = 0
+        self._writer = BatchWriter(self._apis, self._transport, mapping)
+        self._notes = NoteStore(self._apis, self._transport, clock or (lambda: datetime.now(UTC)))
+        self._audiences = Audiences(self._apis, self._transport)
 
     # -- pull ---------------------------------------------------------------------------------
 
@@ -207,6 +217,33 @@ class HubSpotConnector:
         return lambda **kw: api.get_page(
             limit=ARCHIVED_PAGE_LIMIT, after=after, archived="true", properties=[OBJECT_ID], **kw
         )
+
+    # -- write side (connectors.base.Writer) ---------------------------------------------------
+
+    def write(self, kind: ObjectKind, updates: Sequence[RecordUpdate]) -> Iterator[list[WriteResult]]:
+        """Write push fields in batches of 100; ``ValueError`` (before any call) for a non-push field."""
+        return self._writer.write(kind, updates)
+
+    def ensure_note_key_property(self) -> None:
+        """Create the notes' key property if the portal lacks it (checked once per connector)."""
+        self._notes.ensure_key_property()
+
+    def find_note(self, account_id: str, key: str) -> NoteRef | None:
+        """The company's note with this key, read through associations (search lags writes)."""
+        return self._notes.find(account_id, key)
+
+    def create_note(self, note: Note) -> NoteRef:
+        """Create the note on its company in one call; a lost reply is resolved by :meth:`find_note`."""
+        return self._notes.create(note)
+
+    def find_audience_member(self, audience_id: str, contact_id: str) -> str | None:
+        """The contact id if the contact is in the HubSpot list ``audience_id``."""
+        return self._audiences.find_member(audience_id, contact_id)
+
+    def add_audience_member(self, audience_id: str, contact_id: str, status: str | None = None) -> str:
+        """Add the contact to the list (idempotent); lists have no member status, so ``status`` is unused."""
+        del status
+        return self._audiences.add_member(audience_id, contact_id)
 
     # -- describe, usage, close ---------------------------------------------------------------
 

@@ -9,7 +9,9 @@ tested without a server. What the caller should do:
   time zone: retrying before then only burns goodwill.
 * 5xx and network trouble (resets, timeouts, a spent urllib3 retry) -> :class:`RetriableError`.
 * 401 -> :class:`AuthError`; 403 -> :class:`AccessDeniedError` naming the missing scopes when the
-  body lists them; other 4xx -> :class:`ProtocolError` with HubSpot's category and message.
+  body lists them; other 4xx -> :class:`RejectedError` (a :class:`ProtocolError`) carrying the
+  status, HubSpot's category and message, so the write side can tell a batch rejected whole (400,
+  split it) or a property that already exists (409) from garbage.
 
 Each generated sub-package of ``hubspot-api-client`` has its own ``ApiException`` class, so we match
 on the classes of the sub-packages we use and branch on ``.status``, never on the class. Messages
@@ -29,6 +31,8 @@ import urllib3.exceptions
 from hubspot.crm.associations.v4 import exceptions as assoc_exc
 from hubspot.crm.companies import exceptions as companies_exc
 from hubspot.crm.contacts import exceptions as contacts_exc
+from hubspot.crm.lists import exceptions as lists_exc
+from hubspot.crm.objects.notes import exceptions as notes_exc
 from hubspot.crm.properties import exceptions as properties_exc
 
 from connectors.base import (
@@ -49,6 +53,8 @@ API_EXCEPTIONS: tuple[type[Exception], ...] = (
     contacts_exc.ApiException,
     assoc_exc.ApiException,
     properties_exc.ApiException,
+    notes_exc.ApiException,
+    lists_exc.ApiException,
 )
 NETWORK_ERRORS: tuple[type[Exception], ...] = (
     urllib3.exceptions.HTTPError,
@@ -64,6 +70,21 @@ _HTTP_TOO_MANY = 429
 _HTTP_UNAUTHORIZED = 401
 _HTTP_FORBIDDEN = 403
 _HTTP_SERVER_ERROR = 500
+
+
+class RejectedError(ProtocolError):
+    """HubSpot refused the request itself (4xx other than 401/403/429); nothing was done.
+
+    ``category`` and ``detail`` are HubSpot's own (``VALIDATION_ERROR``, ``OBJECT_ALREADY_EXISTS``...),
+    already redacted; ``body`` is the parsed error body, for callers that read its details.
+    """
+
+    def __init__(self, status: int, category: str, detail: str, body: Mapping[str, Any]) -> None:
+        super().__init__(f"HubSpot answered {status} {category}: {detail}")
+        self.status = status
+        self.category = category
+        self.detail = detail
+        self.body = body
 
 
 def redact(text: str) -> str:
@@ -150,7 +171,8 @@ def classify(
         scopes = _missing_scopes(data)
         hint = f"; missing scope(s): {', '.join(scopes)}" if scopes else ""
         return AccessDeniedError(f"HubSpot forbade the call (403 {_describe(data)}){hint}")
-    return ProtocolError(f"HubSpot answered {status} {_describe(data)}")
+    category = redact(str(data.get("category") or "UNKNOWN"))
+    return RejectedError(status, category, redact(str(data.get("message") or "no message")), data)
 
 
 def _classify_429(
