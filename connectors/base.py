@@ -268,3 +268,8 @@ class RecordError(ConnectorError):
 
 class ProtocolError(ConnectorError):
     """The CRM answered something unreadable (not JSON, missing keys, wrong types)."""
+
+
+@runtime_checkable
+class CrmClient(Connector, Writer, Protocol):
+    """A connector that reads and writes: what a full cycle needs."""

@@ -118,14 +118,15 @@ def demo(crm: str, accounts: int, contacts: int, database: Path | None) -> None:
 
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Pull and show the plan; write nothing to the CRM.")
+@click.option("--force", is_flag=True, help="Write even when the safety valve would stop (check --dry-run first).")
 @click.option("--output", type=OUTPUT, default="table", show_default=True)
 @handle_errors
-def sync(dry_run: bool, output: str) -> None:  # noqa: FBT001 - click flag
+def sync(dry_run: bool, force: bool, output: str) -> None:  # noqa: FBT001 - click flags
     """Run one cycle now against the configured CRM."""
     from sync_daemon.commands.sync import run_sync  # noqa: PLC0415
 
     settings = _settings(require_crm=True)
-    ok = run_sync(settings, dry_run=dry_run, output=output, console=_out())
+    ok = run_sync(settings, dry_run=dry_run, force=force, output=output, console=_out())
     sys.exit(0 if ok else EXIT_RUNTIME)
 
 
@@ -151,6 +152,52 @@ def status(output: str, limit: int, database: str | None) -> None:
 
     settings = _settings()
     run_status(database or settings.sync.database_url, output=output, limit=limit, console=_out())
+
+
+@main.group(invoke_without_command=True)
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
+@click.pass_context
+@handle_errors
+def errors(ctx: click.Context, output: str, database: str | None) -> None:
+    """Records the CRM rejected, grouped by its error code (retried every cycle)."""
+    settings = _settings()
+    ctx.obj = {"database": database or settings.sync.database_url, "crm": settings.sync.crm}
+    if ctx.invoked_subcommand is None:
+        from sync_daemon.commands.errors import list_errors  # noqa: PLC0415
+
+        list_errors(ctx.obj["database"], crm=settings.sync.crm, output=output, console=_out())
+
+
+def _change_errors(ctx: click.Context, action: str, crm: str | None, record: str | None, code: str | None) -> None:
+    from sync_daemon.commands.errors import change_errors  # noqa: PLC0415
+
+    crm = crm or ctx.obj["crm"]
+    if crm is None:
+        _fail("Name the CRM: --crm salesforce|hubspot (or set SYNC_CRM).", EXIT_CONFIG)
+    if record is None and code is None and action == "dismiss":
+        _fail("Say what to dismiss: --record ID or --code CODE.", EXIT_CONFIG)
+    change_errors(ctx.obj["database"], action=action, crm=str(crm), record_id=record, code=code, console=_out())
+
+
+@errors.command("dismiss")
+@click.option("--crm", type=CRM, default=None)
+@click.option("--record", default=None, help="The CRM record id.")
+@click.option("--code", default=None, help="Every open error with this CRM code.")
+@click.pass_context
+def errors_dismiss(ctx: click.Context, crm: str | None, record: str | None, code: str | None) -> None:
+    """Stop retrying records (they leave the plan until retried)."""
+    _change_errors(ctx, "dismiss", crm, record, code)
+
+
+@errors.command("retry")
+@click.option("--crm", type=CRM, default=None)
+@click.option("--record", default=None, help="The CRM record id.")
+@click.option("--code", default=None, help="Every error with this CRM code.")
+@click.pass_context
+def errors_retry(ctx: click.Context, crm: str | None, record: str | None, code: str | None) -> None:
+    """Put dismissed records back in the plan (the next cycle retries them)."""
+    _change_errors(ctx, "retry", crm, record, code)
 
 
 @main.command()

@@ -1,17 +1,21 @@
-"""One cycle: pull (and, as later issues land, evaluate, diff and apply), recorded in the run history.
+"""One cycle: pull, then (when configured) plan and push, then drain the outbox; recorded in the run history.
 
-The cycle never lets a CRM failure escape half-recorded: the run row is finished with a status that says
-what happened (``ok``; ``partial`` when the CRM's budget or patience ran out and the pull will resume;
-``failed`` for credentials, permissions or answers we cannot read), and one canonical summary line is
-logged per cycle (``sync.cycle_finished``) with the counts, API calls and duration.
+The cycle never lets a CRM failure escape half-recorded: the run row is finished with a status that says what
+happened: ``ok``; ``partial`` when the CRM's budget or patience ran out and the pull will resume; ``failed`` for
+credentials, permissions or answers we cannot read; ``stopped`` when the safety valve withheld the writes;
+``parked`` when the CRM's daily budget is spent and the cycle did nothing. One canonical summary line is logged
+per cycle (``sync.cycle_finished``) with the counts, API calls and duration.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import structlog
 
@@ -23,14 +27,19 @@ from connectors.base import (
     ConnectorError,
     ProtocolError,
     RetriableError,
+    Writer,
 )
+from sync_daemon.intents import handlers
 from sync_daemon.logs import bind_run, clear_run
+from sync_daemon.outbox import DrainStats, drain
 from sync_daemon.pull import PullStats, pull_object
+from sync_daemon.push import DesiredStateProvider, PushOptions, PushResult, push
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
-    from connectors.base import Connector
+    from connectors.base import Connector, CrmClient
+    from sync_daemon.config.models import MappingFile
     from sync_daemon.domain.personas import PersonaClassifier
     from sync_daemon.progress import PullProgress
     from sync_daemon.store import Store
@@ -40,6 +49,7 @@ log = structlog.get_logger(__name__)
 # What a connector failure means for the run: partial runs resume next cycle; failed ones need a person.
 _PARTIAL: tuple[type[ConnectorError], ...] = (BudgetExhaustedError, RetriableError)
 _FAILED: tuple[type[ConnectorError], ...] = (AuthError, AccessDeniedError, ProtocolError)
+PARK_WHEN_UNKNOWN = timedelta(minutes=30)
 
 
 @dataclass
@@ -54,6 +64,8 @@ class CycleResult:
     api_calls: int
     stats: dict[str, PullStats] = field(default_factory=dict)
     error: str | None = None
+    push: PushResult | None = None
+    outbox: DrainStats | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,14 +82,19 @@ class CycleOptions:
     dry_run: bool = False
 
 
+@dataclass(frozen=True)
+class PushSetup:
+    """What the push phase needs: the mapping (daemon-owned fields), the domain's providers, the options."""
+
+    mapping: MappingFile
+    providers: Sequence[DesiredStateProvider]
+    options: PushOptions = field(default_factory=PushOptions)
+
+
 def _classify(exc: ConnectorError) -> str:
     if isinstance(exc, _PARTIAL):
         return "partial"
     return "failed"
-
-
-def _counts(stats: dict[str, PullStats]) -> dict[str, object]:
-    return {kind: s.as_dict() | {"personas": s.personas} for kind, s in stats.items()}
 
 
 @dataclass
@@ -90,20 +107,81 @@ class _Run:
     run_id: str
     calls_before: int
     stats: dict[str, PullStats] = field(default_factory=dict)
+    push: PushResult | None = None
+    outbox: DrainStats | None = None
+
+    def counts(self) -> dict[str, object]:
+        out: dict[str, object] = {kind: s.as_dict() | {"personas": s.personas} for kind, s in self.stats.items()}
+        if self.push is not None:
+            out["push"] = self.push.as_dict()
+        if self.outbox is not None:
+            out["outbox"] = {k: v for k, v in dataclasses.asdict(self.outbox).items() if v}
+        return out
 
     def finish(self, status: str, error: str | None) -> CycleResult:
         finished = self.clock()
         calls = self.connector.usage().calls - self.calls_before
+        errors = int(error is not None) + (sum(self.push.failed.values()) if self.push else 0)
         self.store.finish_run(
             self.run_id,
             status=status,
             finished_at=finished,
-            counts=_counts(self.stats),
+            counts=self.counts(),
             api_calls=calls,
-            errors=int(error is not None),
+            errors=errors,
             error_summary=error,
         )
-        return CycleResult(self.run_id, self.connector.crm, status, finished, 0.0, calls, self.stats, error)
+        return CycleResult(
+            self.run_id, self.connector.crm, status, finished, 0.0, calls, self.stats, error, self.push, self.outbox
+        )
+
+
+def worker_id(run_id: str) -> str:
+    """Who holds an outbox lease: host, process and run, for an operator reading the table."""
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id[:8]}"
+
+
+def _pull_all(
+    run: _Run,
+    options: CycleOptions,
+    *,
+    started: datetime,
+    classifier: PersonaClassifier | None,
+    progress: PullProgress | None,
+) -> None:
+    for kind in OBJECT_KINDS:
+        run.stats[kind] = pull_object(
+            run.connector,
+            run.store,
+            kind,
+            signpost=started,
+            overlap=options.overlap,
+            classifier=classifier if kind == "contacts" else None,
+            progress=progress,
+        )
+
+
+def _writer(connector: Connector) -> CrmClient:
+    """The connector as a writer; a read-only connector cannot run a push (a programming error)."""
+    if not isinstance(connector, Writer):
+        raise TypeError(f"{type(connector).__name__} cannot write, so it cannot run a push")
+    return cast("CrmClient", connector)
+
+
+def _push_and_drain(run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: bool) -> str:
+    options = PushOptions(
+        dry_run=dry_run or setup.options.dry_run,
+        force=setup.options.force,
+        safety=setup.options.safety,
+        budget=setup.options.budget,
+        chunk=setup.options.chunk,
+    )
+    run.push = push(client, run.store, setup.mapping, setup.providers, run_id=run.run_id, options=options)
+    if run.push.stopped is not None:
+        return "stopped"
+    if not options.dry_run:
+        run.outbox = drain(run.store, handlers(client), worker=worker_id(run.run_id), now=run.clock, crm=client.crm)
+    return "ok"
 
 
 def run_cycle(
@@ -115,33 +193,34 @@ def run_cycle(
     classifier: PersonaClassifier | None = None,
     progress: PullProgress | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    push_setup: PushSetup | None = None,
 ) -> CycleResult:
     """Run one cycle and record it; connector failures end the cycle with a status, never a crash."""
     started, t0 = clock(), monotonic()
-    calls_before = connector.usage().calls
-    run = _Run(
-        store, connector, clock, store.start_run(connector.crm, options.command, options.dry_run, started), calls_before
-    )
+    run = _Run(store, connector, clock, store.start_run(connector.crm, options.command, options.dry_run, started),
+               connector.usage().calls)  # fmt: skip
     bind_run(run.run_id)
     status, error = "ok", None
     try:
-        for kind in OBJECT_KINDS:
-            run.stats[kind] = pull_object(
-                connector,
-                store,
-                kind,
-                signpost=started,
-                overlap=options.overlap,
-                classifier=classifier if kind == "contacts" else None,
-                progress=progress,
-            )
+        parked = store.parked_until(connector.crm)
+        if parked is not None and parked > started:
+            status, error = "parked", f"the CRM's API budget is spent until {parked.isoformat()}"
+        else:
+            _pull_all(run, options, started=started, classifier=classifier, progress=progress)
+            if push_setup is not None:
+                status = _push_and_drain(run, _writer(connector), push_setup, dry_run=options.dry_run)
     except ConnectorError as exc:
         status, error = _classify(exc), f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, BudgetExhaustedError):
+            until = exc.resume_at or clock() + PARK_WHEN_UNKNOWN
+            store.park(connector.crm, until, str(exc))
         log.error("sync.cycle_error", status=status, error=error)  # noqa: TRY400 - the message is the record
     except BaseException as exc:
         run.finish("failed", repr(exc))
         clear_run()
         raise
+    if status == "stopped" and run.push is not None and run.push.stopped is not None:
+        error = run.push.stopped.reason
     result = run.finish(status, error)
     result.duration_s = round(monotonic() - t0, 3)
     _summary(result, connector)
@@ -161,6 +240,16 @@ def _summary(result: CycleResult, connector: Connector) -> None:
     }
     for kind, s in result.stats.items():
         fields.update({f"{kind}_pulled": s.pulled, f"{kind}_stored": s.stored, f"{kind}_deleted": s.deleted})
+    if result.push is not None:
+        p = result.push
+        fields.update(
+            records_written=sum(p.written.values()),
+            records_failed=sum(p.failed.values()),
+            write_calls=p.write_calls,
+            drift=p.drift_overwritten + p.drift_kept,
+        )
+    if result.outbox is not None:
+        fields.update(outbox_done=result.outbox.done, outbox_retried=result.outbox.retried)
     if result.error:
         fields["error"] = result.error
     log.info("sync.cycle_finished", **fields)

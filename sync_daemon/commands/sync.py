@@ -1,4 +1,4 @@
-"""``sync-daemon sync``: one cycle now against the configured CRM."""
+"""``sync-daemon sync``: one cycle now against the configured CRM (``--dry-run`` shows the plan only)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,53 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sync_daemon.config.loader import load_mapping
+from sync_daemon.domain.budget import BudgetPolicy
 from sync_daemon.domain.personas import PersonaClassifier
-from sync_daemon.engine import CycleOptions, run_cycle
+from sync_daemon.domain.safety import SafetyPolicy
+from sync_daemon.engine import CycleOptions, CycleResult, PushSetup, run_cycle
 from sync_daemon.progress import make_progress
-from sync_daemon.render import cycle_table, cycle_to_json, print_json
+from sync_daemon.push import PersonaProvider, PushOptions
+from sync_daemon.render import change_to_json, cycle_table, cycle_to_json, plan_table, plan_totals
 from sync_daemon.store import Store
 from sync_daemon.wiring import build_connector
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sync_daemon.config.models import MappingFile
     from sync_daemon.settings import AppSettings
 
 
-def run_sync(settings: AppSettings, *, dry_run: bool, output: str, console: Console) -> bool:
+def push_setup(settings: AppSettings, mapping: MappingFile, *, force: bool) -> PushSetup:
+    """The push phase as the settings configure it: today the contacts' personas; plans and more follow."""
+    s = settings.sync
+    options = PushOptions(
+        force=force,
+        safety=SafetyPolicy(max_share=s.safety_max_share, min_records=s.safety_min_records),
+        budget=BudgetPolicy(reserve_share=s.api_reserve_share),
+    )
+    return PushSetup(mapping, [PersonaProvider(mapping)], options)
+
+
+def show(result: CycleResult, *, output: str, console: Console) -> None:
+    """Print the cycle: the plan (dry run or stopped), the counts, and what stopped it."""
+    push = result.push
+    if output == "json":
+        plan = [change_to_json(c) for c in push.changes] if push else []
+        console.print_json(data=cycle_to_json(result) | {"plan": plan}, default=str)
+        return
+    console.print(cycle_table(result))
+    if push is not None and (push.dry_run or push.stopped is not None):
+        console.print(plan_table(push.changes))
+        console.print(plan_totals(push))
+    if push is not None and push.dry_run:
+        console.print("Dry run: nothing was written to the CRM and no intent was sent.")
+    if result.error:
+        style = "yellow" if result.status in {"stopped", "parked"} else "red"
+        console.print(f"[{style}]{result.status}: {result.error}[/{style}]")
+
+
+def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, console: Console) -> bool:
     """Run one cycle; returns whether it completed. Bad config raises before any CRM call."""
     mapping = load_mapping(settings.mapping_path())
     classifier = PersonaClassifier.from_rules(mapping.personas)
@@ -33,24 +66,16 @@ def run_sync(settings: AppSettings, *, dry_run: bool, output: str, console: Cons
             connector,
             store,
             options=CycleOptions(
-                overlap=timedelta(seconds=settings.sync.overlap_seconds),
-                command="sync",
-                dry_run=dry_run,
+                overlap=timedelta(seconds=settings.sync.overlap_seconds), command="sync", dry_run=dry_run
             ),
             clock=lambda: datetime.now(UTC),
             classifier=classifier,
             progress=progress,
+            push_setup=push_setup(settings, mapping, force=force),
         )
     finally:
         progress.close()
         connector.close()
         store.close()
-    if output == "json":
-        print_json(console, cycle_to_json(result) | {"plan": [], "dry_run": dry_run})
-    else:
-        console.print(cycle_table(result))
-        if dry_run:
-            console.print("Dry run: nothing was written to the CRM (plan: 0 field changes).")
-        if result.error:
-            console.print(f"[red]{result.status}: {result.error}[/red]")
+    show(result, output=output, console=console)
     return result.ok

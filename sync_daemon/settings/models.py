@@ -85,6 +85,9 @@ class SyncSettings(_EnvSettings):
     page_size: int = Field(default=2000, ge=200, le=2000)
     secrets_dir: Path | None = None
     progress_interval_seconds: float = Field(default=10.0, ge=0)
+    safety_max_share: float = Field(default=0.30, gt=0, le=1)
+    safety_min_records: int = Field(default=50, ge=1)
+    api_reserve_share: float = Field(default=0.20, ge=0, lt=1)
 
     @model_validator(mode="before")
     @classmethod

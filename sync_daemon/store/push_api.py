@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from sync_daemon.store import errors, pushed, state
+from sync_daemon.store import errors, merge, pushed, state
 from sync_daemon.store.engine import read_connection, write_transaction
 from sync_daemon.store.types import to_utc
 
@@ -57,6 +57,13 @@ class PushStoreMixin:
         """Remember ``(record_id, field, value)`` as written (canonical values); returns the row count."""
         with self._writing(conn) as active:
             return pushed.save_written(active, crm, kind, writes, run_id=run_id, now=self._now())
+
+    def merge_fields(
+        self, crm: str, kind: str, values: Mapping[str, Mapping[str, Any]], *, conn: Connection | None = None
+    ) -> int:
+        """Fold written values into the local copy of live records (see :mod:`sync_daemon.store.merge`)."""
+        with self._writing(conn) as active:
+            return merge.merge_fields(active, crm, kind, values)
 
     def last_written(
         self, crm: str, kind: ObjectKind, record_ids: Sequence[str]

@@ -41,22 +41,52 @@ def cli_env(handle: SandboxHandle, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_sync_then_status(sandbox: SandboxHandle, tmp_path: Path) -> None:
-    """`sync` pulls everything, a second `sync` stores nothing, and `status` shows both runs."""
+def _json(output: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(output[output.index("{\n") :])
+
+
+def test_first_backfill_flow_dry_run_stop_force_then_quiet(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    """Dry run shows the plan; the first real sync stops at the safety valve; --force writes; then nothing to do."""
     env = cli_env(sandbox, tmp_path)
-    code, output = invoke(["sync", "--output", "json"], env)
+    code, output = invoke(["sync", "--dry-run", "--output", "json"], env)
     assert code == 0, output
-    first = json.loads(output[output.index("{\n") :])
-    assert first["status"] == "ok"
-    assert first["objects"]["contacts"]["stored"] == 400
+    dry = _json(output)
+    assert dry["objects"]["contacts"]["stored"] == 400
+    assert dry["push"]["planned"] == {"accounts": 0, "contacts": 400}
+    assert {c["field"] for c in dry["plan"]} == {"persona"}
+    assert len(dry["plan"]) == 400
+    sandbox.app.reset_calls()
+
+    code, output = invoke(["sync"], env)
+    assert code == 1
+    assert "first backfill" in output
+    assert "--force" in output
+
+    code, output = invoke(["sync", "--force", "--output", "json"], env)
+    assert code == 0, output
+    forced = _json(output)
+    assert forced["push"]["written"] == {"contacts": 400}
+    planned = {(c["record_id"], c["new"]) for c in dry["plan"]}
+    assert len(planned) == 400  # the dry run's plan is what the forced run wrote (checked in the CRM below)
+    for record_id, persona in list(planned)[:25]:
+        assert sandbox_value(sandbox, record_id) == persona
+
     code, output = invoke(["sync", "--output", "json"], env)
-    second = json.loads(output[output.index("{\n") :])
-    assert second["objects"]["contacts"]["stored"] == 0
-    assert "sync.cycle_finished" in output
+    again = _json(output)
+    assert code == 0, output
+    assert again["push"]["planned"] == {"accounts": 0, "contacts": 0}
+    assert again["push"]["write_calls"] == 0
+
     code, output = invoke(["status", "--output", "json"], env)
-    runs = json.loads(output[output.index("{\n") :])["runs"]
-    assert [r["status"] for r in runs] == ["ok", "ok"]
-    assert runs[0]["api_calls"] == second["api_calls"]
+    state = _json(output)
+    assert [r["status"] for r in state["runs"]] == ["ok", "ok", "stopped", "ok"]
+    assert state["safety"] == {}
+
+
+def sandbox_value(handle: SandboxHandle, contact_id: str) -> object:
+    if handle.crm == "salesforce":
+        return handle.app.record("Contact", contact_id)["Persona__c"]  # type: ignore[attr-defined]
+    return handle.app.get("contacts", contact_id)["persona"]  # type: ignore[attr-defined]
 
 
 def test_validate_remote_accepts_the_shipped_mapping(sandbox: SandboxHandle, tmp_path: Path) -> None:
