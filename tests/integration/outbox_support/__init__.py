@@ -1,0 +1,1 @@
+"""Helpers of the outbox acceptance tests: real connectors to the sandboxes, from the test process or a child."""
