@@ -23,6 +23,7 @@ from sync_daemon.sandbox.hubspot_store import HttpError
 from sync_daemon.sandbox.server import Response
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from sync_daemon.sandbox.server import Clock, Request
@@ -91,6 +92,21 @@ class HubSpotSandbox(ObjectRoutes, MetaRoutes):
             if primary:
                 self._commit("contacts", contact, {"associatedcompanyid": str(company_id)}, None)
             self.tables["contacts"].changed()
+
+    def add_validation_rule(self, object_type: str, record_ids: Iterable[str], message: str) -> None:
+        """Updates touching these records are refused as a property validation rule would refuse them.
+
+        HubSpot rejects the whole batch with 400 VALIDATION_ERROR (nothing in it is written), so a
+        client must split the batch to land the others.
+        """
+        with self.lock:
+            for ident in record_ids:
+                self.validation_rules[(object_type, self._require(object_type, ident).id)] = message
+
+    def clear_validation_rules(self) -> None:
+        """Drop every rule :meth:`add_validation_rule` set (the records were fixed)."""
+        with self.lock:
+            self.validation_rules.clear()
 
     def expire_token(self) -> None:
         """From now on the token answers 401 EXPIRED_AUTHENTICATION."""

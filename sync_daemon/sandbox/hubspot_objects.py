@@ -88,6 +88,7 @@ class ObjectRoutes(HubSpotState):
         if obj is None or obj.archived:
             raise self._not_found(request.params["id"])
         props = body.get("properties") or {}
+        self._check_rules(object_type, [(obj, props)])
         self._write(object_type, obj, props)
         return Response(200, self._render(object_type, obj, props.keys()))
 
@@ -212,9 +213,12 @@ class ObjectRoutes(HubSpotState):
                 f"Duplicate IDs found in batch input: {dupes}. IDs must be unique",
             )
         self._reject_invalid(object_type, [i.get("properties") or {} for i in inputs])
+        found = [(table.find(key, item.get("idProperty")), item, key) for item, key in zip(inputs, keys, strict=True)]
+        self._check_rules(
+            object_type, [(o, i.get("properties") or {}) for o, i, _ in found if o is not None and not o.archived]
+        )
         results, missing = [], []
-        for item, key in zip(inputs, keys, strict=True):
-            obj = table.find(key, item.get("idProperty"))
+        for obj, item, key in found:
             if obj is None or obj.archived:
                 missing.append(key)
                 continue

@@ -7,6 +7,7 @@ like one made over HTTP (validation, last-modified bumps, search-index invalidat
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sync_daemon.sandbox import hubspot_data as hd
@@ -46,6 +47,7 @@ TYPE_ALIASES = {
     "note": "notes",
 }
 OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "notes": "0-46"}
+RULE_ERROR = "INVALID_PROPERTY_VALUE"  # what a property validation rule reports per property
 SECONDARY_EVERY = 25  # every 25th seeded contact also works with a second company (not primary)
 
 
@@ -66,6 +68,7 @@ class HubSpotState(SandboxApp):
         self.lists: dict[str, dict[str, Any]] = {}
         self.search_lag_seconds = 0.0
         self.enforce_rate_limits = False
+        self.validation_rules: dict[tuple[str, int], str] = {}  # (type, id) -> the rule's message
 
     def _seed(self, accounts: int, contacts: int, seed_value: int) -> None:
         for acc in seed.accounts(accounts, seed_value):
@@ -140,6 +143,25 @@ class HubSpotState(SandboxApp):
         if problems:
             raise invalid_properties(problems)
         self._commit(object_type, obj, clean, modified_at)
+
+    def _check_rules(self, object_type: str, writes: Iterable[tuple[hd.HubObject, dict[str, Any]]]) -> None:
+        """A property validation rule refuses the whole request with 400, before anything is written.
+
+        HubSpot lists the offending properties in the message; ``context.ids`` names the records.
+        """
+        details: list[dict[str, Any]] = []
+        ids: list[str] = []
+        for obj, props in writes:
+            message = self.validation_rules.get((object_type, obj.id))
+            if message is None:
+                continue
+            ids.append(str(obj.id))
+            details += [hd.PropertyValueError(name, RULE_ERROR, message).detail for name in props]
+        if ids:
+            text = json.dumps(details, ensure_ascii=False)
+            raise HttpError(
+                400, "VALIDATION_ERROR", f"Property values were not valid: {text}", errors=[], context={"ids": ids}
+            )
 
     def _commit(
         self,

@@ -5,8 +5,8 @@ Serve it with ``SandboxServer(app, tls=True)`` (simple-salesforce forces https) 
 :mod:`connectors`. Every ``/services/data/vXX.X`` call needs a Bearer session (401
 INVALID_SESSION_ID otherwise), counts one against the daily budget (403 REQUEST_LIMIT_EXCEEDED once
 spent) and carries ``Sforce-Limit-Info``. Test hooks (``update``, ``insert``, ``delete``,
-``lock_rows``, ``expire_*``, ``set_api_usage``, ``record``, ``ids``) change or inspect the org
-behind the client's back.
+``lock_rows``, ``add_validation_rule``, ``expire_*``, ``set_api_usage``, ``record``, ``ids``)
+change or inspect the org behind the client's back.
 """
 
 from __future__ import annotations
@@ -213,6 +213,24 @@ class SalesforceSandbox(SandboxApp):
             for ident in ids:
                 key = normalize_id(ident) or ident
                 self.store.locks[key] = self.store.locks.get(key, 0) + times
+
+    def add_validation_rule(self, sobject: str, record_ids: Iterable[str], message: str) -> None:
+        """Client updates of these records fail FIELD_CUSTOM_VALIDATION_EXCEPTION with ``message``.
+
+        As an org's validation rule would: per record, so the rest of a collection still lands.
+        """
+        with self.lock:
+            obj = self._obj(sobject)
+            for ident in record_ids:
+                row = self.store.get(obj, ident)
+                if row is None:
+                    raise KeyError(f"no {sobject} {ident}")
+                self.store.validation_rules[row["Id"]] = message
+
+    def clear_validation_rules(self) -> None:
+        """Drop every rule :meth:`add_validation_rule` set (the records were fixed)."""
+        with self.lock:
+            self.store.validation_rules.clear()
 
     @overload
     def record(self, call: Call) -> None: ...

@@ -38,6 +38,7 @@ class Store:
         self.user_id = user_id
         self.tables: dict[str, dict[str, Row]] = {o.name: {} for o in OBJECTS.values()}
         self.locks: dict[str, int] = {}
+        self.validation_rules: dict[str, str] = {}  # record id -> the rule's error message
         self._counters: dict[str, int] = {}
         self._undo: list[tuple[str, str, Row | None]] | None = None
         self._open = 0
@@ -147,6 +148,9 @@ class Store:
                 f"unable to obtain exclusive access to this record or 1 records: {row['Id']}",
             )
         values = self._convert(obj, body, creating=False)
+        rule = self.validation_rules.get(row["Id"])
+        if rule is not None:  # validation rules run after the field checks, as in an org
+            raise RecordError("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule)
         self.update_row(obj, row["Id"], values)
 
     def remove(self, obj: ObjectDef, record_id: str) -> None:

@@ -8,6 +8,7 @@ sandbox's own test hooks. The suite itself never learns which CRM it talks to.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from connectors.retry import RetryPolicy, RetrySettings
@@ -17,9 +18,11 @@ from sync_daemon.sandbox.server import Clock, Fault, SandboxApp, SandboxServer
 from tests.faketime import FakeTime
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from connectors.base import Connector, ObjectKind
+    from sync_daemon.config.models import MappingFile
 
 
 @dataclass
@@ -63,6 +66,40 @@ class Driver:
     def inject(self, fault: Fault) -> None:
         """Queue a fault."""
         self.app.inject(fault)
+
+    @cached_property
+    def mapping(self) -> MappingFile:
+        """The shipped mapping of this CRM (its push fields name the CRM fields the daemon owns)."""
+        return load_mapping(shipped(f"mappings/{self.crm}.yaml"))
+
+    def crm_field(self, kind: ObjectKind, name: str) -> str:
+        """The CRM's name of the canonical push field ``name``."""
+        return self.mapping.push_fields(kind)[name].field
+
+    def value(self, kind: ObjectKind, record_id: str, name: str) -> object:
+        """What the CRM holds in the push field ``name`` of a record (its own wire form)."""
+        raise NotImplementedError
+
+    def edit(self, kind: ObjectKind, record_id: str, name: str, value: object) -> None:
+        """A person changes the push field ``name`` of a record in the CRM."""
+        raise NotImplementedError
+
+    def add_validation_rule(self, kind: ObjectKind, record_ids: Iterable[str], message: str) -> None:
+        """Writes to these records are refused as the CRM's validation rules refuse them."""
+        raise NotImplementedError
+
+    def clear_validation_rules(self) -> None:
+        """The records were fixed: every validation rule goes."""
+        self.app.clear_validation_rules()
+
+    def write_path(self, kind: ObjectKind) -> tuple[str, str]:
+        """The method and a path regex of the CRM's batched field-update call (for counting writes)."""
+        raise NotImplementedError
+
+    def write_calls(self, kind: ObjectKind = "accounts") -> int:
+        """Batched field-update calls the sandbox has served so far for ``kind``."""
+        method, path = self.write_path(kind)
+        return int(self.app.count(method, path))
 
     def retry(self) -> RetryPolicy:
         """The retry policy with fake sleeps."""
@@ -114,6 +151,23 @@ class SalesforceDriver(Driver):
         """The query endpoint (queryAll and its next-records locators), the same for every object."""
         del kind
         return r"/services/data/v[\d.]+/query"
+
+    def value(self, kind: ObjectKind, record_id: str, name: str) -> object:
+        """The field as the REST API returns it."""
+        return self.app.record(self._sobject(kind), record_id)[self.crm_field(kind, name)]
+
+    def edit(self, kind: ObjectKind, record_id: str, name: str, value: object) -> None:
+        """An update by a person (it bumps SystemModstamp)."""
+        self.app.update(self._sobject(kind), record_id, **{self.crm_field(kind, name): value})
+
+    def add_validation_rule(self, kind: ObjectKind, record_ids: Iterable[str], message: str) -> None:
+        """FIELD_CUSTOM_VALIDATION_EXCEPTION per record; the rest of a collection lands."""
+        self.app.add_validation_rule(self._sobject(kind), record_ids, message)
+
+    def write_path(self, kind: ObjectKind) -> tuple[str, str]:
+        """``PATCH composite/sobjects`` (one endpoint for every object)."""
+        del kind
+        return "PATCH", r"/services/data/v[\d.]+/composite/sobjects$"
 
 
 class HubSpotDriver(Driver):
@@ -167,6 +221,22 @@ class HubSpotDriver(Driver):
     def query_path(self, kind: ObjectKind) -> str:
         """The search endpoint of the object."""
         return rf"/crm/v3/objects/{self._type(kind)}/search"
+
+    def value(self, kind: ObjectKind, record_id: str, name: str) -> object:
+        """The property's stored string (``None`` when unset)."""
+        return self.app.get(self._type(kind), record_id)[self.crm_field(kind, name)]
+
+    def edit(self, kind: ObjectKind, record_id: str, name: str, value: object) -> None:
+        """An update by a person (it bumps the last-modified date)."""
+        self.app.update(self._type(kind), record_id, **{self.crm_field(kind, name): value})
+
+    def add_validation_rule(self, kind: ObjectKind, record_ids: Iterable[str], message: str) -> None:
+        """A property validation rule: any batch touching these records is refused whole with 400."""
+        self.app.add_validation_rule(self._type(kind), record_ids, message)
+
+    def write_path(self, kind: ObjectKind) -> tuple[str, str]:
+        """``POST /crm/v3/objects/{type}/batch/update``."""
+        return "POST", rf"/crm/v3/objects/{self._type(kind)}/batch/update$"
 
 
 def start_driver(crm: str, accounts: int, contacts: int) -> Driver:
