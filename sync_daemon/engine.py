@@ -29,6 +29,7 @@ from connectors.base import (
     RetriableError,
     Writer,
 )
+from sync_daemon.domain.budget import calls_available
 from sync_daemon.intents import handlers
 from sync_daemon.logs import bind_run, clear_run
 from sync_daemon.outbox import DrainStats, drain
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     from connectors.base import Connector, CrmClient
     from sync_daemon.config.models import MappingFile
+    from sync_daemon.domain.budget import BudgetPolicy
     from sync_daemon.domain.personas import PersonaClassifier
     from sync_daemon.progress import PullProgress
     from sync_daemon.store import Store
@@ -50,6 +52,8 @@ log = structlog.get_logger(__name__)
 _PARTIAL: tuple[type[ConnectorError], ...] = (BudgetExhaustedError, RetriableError)
 _FAILED: tuple[type[ConnectorError], ...] = (AuthError, AccessDeniedError, ProtocolError)
 PARK_WHEN_UNKNOWN = timedelta(minutes=30)
+# The most calls one outbox intent takes (a lookup by key, then the write): the drain stops short of the reserve.
+INTENT_CALLS = 2
 
 
 @dataclass
@@ -180,8 +184,24 @@ def _push_and_drain(run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: 
     if run.push.stopped is not None:
         return "stopped"
     if not options.dry_run:
-        run.outbox = drain(run.store, handlers(client), worker=worker_id(run.run_id), now=run.clock, crm=client.crm)
+        return _drain(run, client, options.budget)
     return "ok"
+
+
+def _reserve_reached(client: CrmClient, policy: BudgetPolicy) -> bool:
+    """Whether another intent could take calls from the reserve (intents come last: they are worth least)."""
+    available = calls_available(client.usage(), policy)
+    return available is not None and available < INTENT_CALLS
+
+
+def _drain(run: _Run, client: CrmClient, policy: BudgetPolicy) -> str:
+    """Drain the outbox within the budget; ``partial`` when the CRM refused for a spent budget."""
+    run.outbox = drain(run.store, handlers(client), worker=worker_id(run.run_id), now=run.clock, crm=client.crm,
+                       should_stop=lambda: _reserve_reached(client, policy))  # fmt: skip
+    if run.outbox.stopped == "requested":
+        run.outbox.stopped = "reserve"
+        log.info("sync.outbox_deferred", reason="the API budget's reserve is reached")
+    return "partial" if run.outbox.stopped == "budget" else "ok"
 
 
 def run_cycle(
@@ -221,11 +241,18 @@ def run_cycle(
         raise
     if status == "stopped" and run.push is not None and run.push.stopped is not None:
         error = run.push.stopped.reason
+    if status == "partial" and error is None and run.outbox is not None:
+        error = f"the outbox stopped: the CRM's API budget is spent until {_parked_text(store, connector.crm)}"
     result = run.finish(status, error)
     result.duration_s = round(monotonic() - t0, 3)
     _summary(result, connector)
     clear_run()
     return result
+
+
+def _parked_text(store: Store, crm: str) -> str:
+    until = store.parked_until(crm)
+    return until.isoformat() if until is not None else "it resets"
 
 
 def _summary(result: CycleResult, connector: Connector) -> None:

@@ -260,6 +260,18 @@ def _passes(
     return passes
 
 
+def _still_available(ctx: _Context, estimate: int | None) -> int | None:
+    """Calls left for the next pass: the CRM's latest report, capped by what the passes so far should have left.
+
+    Re-reading the report counts the calls an estimate misses (lock rounds, batches split to isolate a bad
+    record, retries), so those extra calls are never taken from the reserve.
+    """
+    reported = calls_available(ctx.client.usage(), ctx.options.budget)
+    if reported is None or estimate is None:
+        return reported if estimate is None else estimate
+    return min(reported, estimate)
+
+
 def _write_within_budget(ctx: _Context, by_kind: dict[ObjectKind, list[RecordUpdate]]) -> None:
     """Write every pass that fits the budget, most valuable first; defer the rest to the next cycle."""
     available = calls_available(ctx.client.usage(), ctx.options.budget)
@@ -270,6 +282,7 @@ def _write_within_budget(ctx: _Context, by_kind: dict[ObjectKind, list[RecordUpd
         log.warning("sync.budget_short", needed_calls=needed, available_calls=available)
     for kind, updates in _passes(by_kind, short=short):
         batch = _ordered(kind, updates, ctx.account_of)
+        available = _still_available(ctx, available)
         if available is not None:
             fits = min(len(batch), available * size)
             ctx.result.deferred_records += len(batch) - fits

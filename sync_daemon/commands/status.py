@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sync_daemon.render import errors_table, run_to_json, runs_table
@@ -15,8 +16,9 @@ def _crms(runs: list[Any]) -> list[str]:
     return sorted({r.crm for r in runs})
 
 
-def collect(store: Store, limit: int) -> dict[str, Any]:
-    """Everything status shows, as data."""
+def collect(store: Store, limit: int, now: datetime | None = None) -> dict[str, Any]:
+    """Everything status shows, as data (a park that has already ended is not shown)."""
+    now = now or datetime.now(UTC)
     runs = store.recent_runs(limit)
     crms = _crms(runs)
     return {
@@ -25,7 +27,7 @@ def collect(store: Store, limit: int) -> dict[str, Any]:
         "errors_by_code": store.errors_by_code(None),
         "outbox": store.backlog(None),
         "safety": {crm: w for crm in crms if (w := store.safety_warning(crm))},
-        "parked": {crm: p.isoformat() for crm in crms if (p := store.parked_until(crm))},
+        "parked": {crm: p.isoformat() for crm in crms if (p := store.parked_until(crm)) and p > now},
     }
 
 
