@@ -201,6 +201,22 @@ def errors_retry(ctx: click.Context, crm: str | None, record: str | None, code: 
 
 
 @main.command()
+@click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
+@handle_errors
+def metrics(database: str | None) -> None:
+    """Print the Prometheus metrics read from the store (the daemon serves the same on /metrics)."""
+    from sync_daemon.metrics import exposition  # noqa: PLC0415
+    from sync_daemon.store import Store  # noqa: PLC0415
+
+    settings = _settings()
+    store = Store.open(database or settings.sync.database_url)
+    try:
+        click.echo(exposition(store), nl=False)
+    finally:
+        store.close()
+
+
+@main.command()
 @click.option("--check", is_flag=True, help="Exit 2 if the shipped schema differs from the models.")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @handle_errors
