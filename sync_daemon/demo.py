@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from connectors.retry import RetryPolicy
 from sync_daemon.config.loader import load_mapping
+from sync_daemon.logs import register_secret
 from sync_daemon.resources import shipped
 from sync_daemon.sandbox.server import SandboxServer
 
@@ -94,7 +95,9 @@ def sandbox_connector(handle: SandboxHandle, mapping: MappingFile, retry: RetryP
             consumer_secret=sf.CONSUMER_SECRET,
             login_url=handle.server.url,
         )
-        return SalesforceConnector(mapping, auth, ca_bundle=handle.server.ca_file, retry=retry)
+        return SalesforceConnector(
+            mapping, auth, ca_bundle=handle.server.ca_file, retry=retry, on_secret=register_secret
+        )
     from connectors.hubspot.connector import HubSpotConnector  # noqa: PLC0415
     from sync_daemon.sandbox import hubspot as hs  # noqa: PLC0415
 

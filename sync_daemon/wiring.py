@@ -10,6 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 from connectors.retry import RetryPolicy
+from sync_daemon.logs import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,6 +91,7 @@ def build_salesforce(
         ca_bundle=s.ca_bundle,
         retry=retry,
         page_size=page_size,
+        on_secret=register_secret,
     )
 
 

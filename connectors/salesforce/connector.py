@@ -75,8 +75,12 @@ class SalesforceConnector:
         ca_bundle: Path | None = None,
         retry: RetryPolicy | None = None,
         page_size: int = 2000,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
-        """Check the mapping and page size; no I/O happens until the first call."""
+        """Check the mapping and page size; no I/O happens until the first call.
+
+        ``on_secret`` is told every session token a login returns, so the caller's log redaction can hide it.
+        """
         if mapping.crm != "salesforce":
             raise ValueError(f"the Salesforce connector needs a salesforce mapping, not {mapping.crm}")
         if not _MIN_BATCH <= page_size <= _MAX_BATCH:
@@ -89,6 +93,7 @@ class SalesforceConnector:
         self._retry = retry or RetryPolicy()
         self._query_headers = {"Sforce-Query-Options": f"batchSize={page_size}"}
         self._sf: Salesforce | None = None
+        self._on_secret = on_secret
         self.reauths = 0
         self.skipped = 0
 
@@ -103,6 +108,8 @@ class SalesforceConnector:
             if not isinstance(mapped, ConnectorError):
                 raise
             raise mapped from None
+        if self._on_secret is not None:
+            self._on_secret(session.access_token)
         return Salesforce(
             instance_url=session.instance_url,
             session_id=session.access_token,

@@ -227,3 +227,28 @@ def test_the_constructor_refuses_what_salesforce_cannot_do() -> None:
     hubspot = mapping().model_copy(update={"crm": "hubspot"})
     with pytest.raises(ValueError, match="salesforce mapping"):
         SalesforceConnector(hubspot, auth)
+
+
+def test_login_reports_the_session_token_for_redaction() -> None:
+    """Every token a login returns is handed to ``on_secret`` (the daemon registers it with the log redactor)."""
+    from connectors.salesforce.connector import SalesforceConnector  # noqa: PLC0415
+    from sync_daemon.config.loader import load_mapping  # noqa: PLC0415
+    from sync_daemon.resources import shipped  # noqa: PLC0415
+
+    seen: list[str] = []
+
+    class StubAuth:
+        can_refresh = True
+
+        def login(self, session: object) -> object:  # noqa: ARG002 - the auth protocol's signature
+            from connectors.salesforce.auth import SfSession  # noqa: PLC0415
+
+            return SfSession("00Dxx!session-token-value", "https://example.my.salesforce.com")
+
+    connector = SalesforceConnector(
+        load_mapping(shipped("mappings/salesforce.yaml")),
+        StubAuth(),  # type: ignore[arg-type]
+        on_secret=seen.append,
+    )
+    connector._login()
+    assert seen == ["00Dxx!session-token-value"]
