@@ -9,7 +9,7 @@ failing on a lock upgrade.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,16 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def joined_or_new(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """The caller's connection (and so its transaction) when given, else a new write transaction.
+
+    This is how a store call folds into a caller's transaction, e.g. an intent stored with its decision.
+    """
+    with nullcontext(conn) if conn is not None else write_transaction(engine) as active:
+        yield active
 
 
 @contextmanager

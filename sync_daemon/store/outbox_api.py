@@ -8,13 +8,13 @@ call, and a completion right after it.
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from sync_daemon.store import outbox
-from sync_daemon.store.engine import read_connection, write_transaction
+from sync_daemon.store.engine import joined_or_new, read_connection, write_transaction
 from sync_daemon.store.types import to_utc
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class OutboxStoreMixin:
 
         Returns whether it was new: enqueuing a key already stored, in any status, does nothing.
         """
-        with nullcontext(conn) if conn is not None else write_transaction(self._engine) as active:
+        with joined_or_new(self._engine, conn) as active:
             new = outbox.insert_intent(active, key=key, crm=crm, kind=kind, payload=payload, priority=priority,
                                        now=to_utc(now))  # fmt: skip
         log.debug("outbox.enqueued", key=key, crm=crm, kind=kind, new=new)

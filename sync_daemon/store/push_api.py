@@ -7,13 +7,13 @@ opens its own short transaction, except where ``conn`` lets a caller fold the wr
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from sync_daemon.store import errors, merge, pushed, state
-from sync_daemon.store.engine import read_connection, write_transaction
+from sync_daemon.store.engine import joined_or_new, read_connection, write_transaction
 from sync_daemon.store.types import to_utc
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class PushStoreMixin:
     @contextmanager
     def _writing(self, conn: Connection | None) -> Iterator[Connection]:
         """The caller's connection when given (its transaction), else a new write transaction."""
-        with nullcontext(conn) if conn is not None else write_transaction(self._engine) as active:
+        with joined_or_new(self._engine, conn) as active:
             yield active
 
     def _now(self) -> datetime:
