@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 from connectors.base import OBJECT_KINDS
 from sync_daemon.config.errors import ConfigError
 from sync_daemon.config.loader import load_mapping, load_mapping_with_positions, validate_files
+from sync_daemon.config.plan_loader import validate_plans
 from sync_daemon.config.remote import check_remote
-from sync_daemon.resources import shipped
+from sync_daemon.resources import resolve, shipped
 from sync_daemon.wiring import build_connector
 
 if TYPE_CHECKING:
@@ -27,12 +28,22 @@ def mapping_paths(settings: AppSettings) -> list[Path]:
     return [shipped("mappings/salesforce.yaml"), shipped("mappings/hubspot.yaml")]
 
 
+def plans_directory(settings: AppSettings) -> Path:
+    """The plan templates: ``<SYNC_CONFIG_DIR>/plans``, or the shipped ones for the unchanged default."""
+    return resolve(settings.sync.config_dir / "plans", "config/plans")
+
+
 def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> None:
     """Validate files (and the CRM schema with ``remote``); raise ConfigError listing every problem."""
     paths = mapping_paths(settings)
     problems = validate_files(paths)
     if problems:
         raise ConfigError(problems)
+    plans_dir = plans_directory(settings)
+    for path in paths:
+        problems += validate_plans(plans_dir, load_mapping(path))
+    if problems:
+        raise ConfigError(sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.message)))
     if remote:
         path = paths[0]
         mapping, positions = load_mapping_with_positions(path)
@@ -45,7 +56,7 @@ def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> No
         if problems:
             raise ConfigError(problems)
     for path in paths:
-        load_mapping(path)
         console.print(f"ok  {path}")
+    console.print(f"ok  {plans_dir} (plan templates)")
     console.print("Configuration is valid" + (" and matches the CRM's schema." if remote else "."))
     sys.exit(0)

@@ -129,7 +129,7 @@ _WEEKEND: list[Weekday] = ["sat", "sun"]
 class Calendar(_Strict):
     """Working days for business-day durations."""
 
-    weekend: list[Weekday] = Field(default_factory=lambda: _WEEKEND.copy())
+    weekend: list[Weekday] = Field(default_factory=_WEEKEND.copy)
     holidays: list[dt.date] = Field(default_factory=list)
 
 

@@ -94,3 +94,19 @@ def test_salesforce_settings_problems_are_reported_together(tmp_path: Path) -> N
     for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_API_VERSION", "SYNC_OVERLAP_SECONDS"):
         assert name in output, output
     assert KNOWN_TOKEN not in output
+
+
+def test_validate_lists_every_plan_template_mistake(tmp_path: Path) -> None:
+    """Broken plan templates exit 2 with each mistake at its line: a cycle, an unknown dependency, a bad duration."""
+    import shutil  # noqa: PLC0415
+
+    plans = tmp_path / "config" / "plans"
+    shutil.copytree(Path(__file__).parents[1] / "fixtures" / "plans" / "broken", plans)
+    code, output = invoke(["validate"], {"SYNC_CONFIG_DIR": str(tmp_path / "config")})
+    assert code == 2
+    assert "basic.yaml:17:22: dependency cycle: kickoff -> setup -> configure -> kickoff" in output
+    assert "basic.yaml:24:33: task 'setup' depends on unknown task 'kickof'; did you mean 'kickoff'?" in output
+    assert "basic.yaml:16:19: duration of task 'kickoff': '5 days' is not a duration" in output
+    assert (
+        "plans.yaml:5:19: unknown field 'contract_valeu' in segments[0].when; did you mean 'contract_value'?" in output
+    )
