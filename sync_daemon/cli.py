@@ -102,7 +102,7 @@ def main() -> None:
 )
 @handle_errors
 def demo(crm: str, accounts: int, contacts: int, database: Path | None) -> None:
-    """Run one full cycle against an embedded sandbox CRM: no credentials, no network."""
+    """Run a first backfill and an incremental cycle against an embedded sandbox CRM (no credentials)."""
     from sync_daemon.commands.demo import run_demo  # noqa: PLC0415 - keeps start-up light
 
     settings = _settings(quiet=True)
@@ -147,7 +147,7 @@ def validate(remote: bool) -> None:  # noqa: FBT001 - click flag
 @click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
 @handle_errors
 def status(output: str, limit: int, database: str | None) -> None:
-    """Show the last runs."""
+    """Show the last runs, rejected records by code, the outbox backlog, and safety or budget warnings."""
     from sync_daemon.commands.status import run_status  # noqa: PLC0415
 
     settings = _settings()
