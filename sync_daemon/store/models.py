@@ -2,7 +2,8 @@
 
 The store is bookkeeping of what was pulled: accounts and contacts (keyed by CRM and id), a cursor
 per object, and a run history; and of what was pushed: the values last written, the records the CRM
-rejected, the outbox of exactly-once side effects, and per-CRM state (budget parking, safety valve).
+rejected, the outbox of exactly-once side effects, and per-CRM state (budget parking, safety valve);
+and of onboarding plans: one plan per account, and when each of its tasks was first seen done.
 The models are the reference the hand-written Alembic migrations must match (a test runs Alembic's
 autogenerate comparison against them). Queries use the tables through Core (``table_for``) so that
 a page is written in a few bulk statements.
@@ -10,10 +11,10 @@ a page is written in a few bulk statements.
 
 from __future__ import annotations
 
-from datetime import datetime  # noqa: TC003 - SQLAlchemy resolves Mapped[...] at runtime
+from datetime import date, datetime  # noqa: TC003 - SQLAlchemy resolves Mapped[...] at runtime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Date, Float, ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from sync_daemon.store.types import JSONDocument, UTCDateTime
@@ -186,6 +187,59 @@ class CrmState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class Plan(Base):
+    """An account's onboarding plan: its template, start, cycle, and the last evaluation (for ``plan list``).
+
+    ``cycle`` counts the account's onboarding cycles (1 for the first); completions are kept per cycle, so a
+    restarted onboarding starts with every task open while the earlier cycle stays on record.
+    """
+
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_crm_health", "crm", "health"),)
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    template_revision: Mapped[int] = mapped_column(Integer(), nullable=False)
+    start_date: Mapped[date] = mapped_column(Date(), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    cycle: Mapped[int] = mapped_column(Integer(), nullable=False)
+    progress: Mapped[float | None] = mapped_column(Float(), nullable=True)
+    health: Mapped[str | None] = mapped_column(String(STATUS_LEN), nullable=True)
+    slip_days: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    projected_go_live: Mapped[date | None] = mapped_column(Date(), nullable=True)
+    next_task: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    next_task_due: Mapped[date | None] = mapped_column(Date(), nullable=True)
+    current_phase: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    evaluated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PlanTask(Base):
+    """A task of one plan cycle seen done (or reopened by hand), with the evidence: date, source, note.
+
+    ``done_on`` is the day it was first seen done and never moves while it stays done. ``reopened_at`` set
+    means a person reopened it: it counts as open, and CRM evidence is ignored until it has been seen
+    absent (``evidence_gone_at``) and then present again (see :mod:`sync_daemon.store.plans`).
+    """
+
+    __tablename__ = "plan_tasks"
+    __table_args__ = (
+        ForeignKeyConstraint(["crm", "account_id"], ["plans.crm", "plans.account_id"], ondelete="CASCADE"),
+    )
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    cycle: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    done_on: Mapped[date] = mapped_column(Date(), nullable=False)
+    source: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    evidence_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 RECORD_KINDS = ("accounts", "contacts")
 CURSORS: Table = Base.metadata.tables["cursors"]
 RUNS: Table = Base.metadata.tables["runs"]
@@ -193,6 +247,8 @@ PUSHED_VALUES: Table = Base.metadata.tables["pushed_values"]
 RECORD_ERRORS: Table = Base.metadata.tables["record_errors"]
 OUTBOX: Table = Base.metadata.tables["outbox"]
 CRM_STATE: Table = Base.metadata.tables["crm_state"]
+PLANS: Table = Base.metadata.tables["plans"]
+PLAN_TASKS: Table = Base.metadata.tables["plan_tasks"]
 
 
 def record_table(kind: str) -> Table:

@@ -2,8 +2,9 @@
 
 Bookkeeping of what was pulled (accounts, contacts, cursors) and of every run, on a SQLite file by
 default or PostgreSQL through a URL. The push side (values written, record errors, per-CRM state:
-``push_api``) and the outbox (``outbox_api``) come in as mixins. Every method opens its own short
-transaction; a page and its cursor commit together, so a crash loses at most the page being written, never half of it.
+``push_api``), the outbox (``outbox_api``) and onboarding plans (``plans_api``) come in as mixins.
+Every method opens its own short transaction; a page and its cursor commit together, so a crash
+loses at most the page being written, never half of it.
 Timestamps come from the caller where the API takes them, otherwise from the injected ``clock``.
 """
 
@@ -20,6 +21,7 @@ from sync_daemon.store.migrate import current_revision, upgrade_to_head
 from sync_daemon.store.models import RECORD_KINDS
 from sync_daemon.store.outbox_api import OutboxStoreMixin
 from sync_daemon.store.pages import write_page
+from sync_daemon.store.plans_api import PlanStoreMixin
 from sync_daemon.store.push_api import PushStoreMixin
 from sync_daemon.store.types import to_utc
 
@@ -39,8 +41,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PushStoreMixin, OutboxStoreMixin):
-    """Accounts, contacts, cursors, runs, pushed values, record errors and the outbox in one database."""
+class Store(PushStoreMixin, OutboxStoreMixin, PlanStoreMixin):
+    """Accounts, contacts, cursors, runs, pushed values, record errors, the outbox and plans in one database."""
 
     def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], datetime] = utc_now) -> None:
         """Create the engine (no connection yet); ``clock`` stamps rows when no time is passed."""

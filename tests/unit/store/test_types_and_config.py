@@ -65,13 +65,12 @@ def test_the_migrations_ship_inside_the_package() -> None:
     location = Path(alembic_config().get_main_option("script_location") or "")
     assert location == MIGRATIONS_DIR
     assert (location / "env.py").is_file()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_constraint_names_follow_the_convention() -> None:
     """Primary keys get ``pk_<table>`` names so PostgreSQL names are stable."""
     names = {table.name: table.primary_key.name for table in Base.metadata.sorted_tables}
-    assert names == {
-        t: f"pk_{t}"
-        for t in ("accounts", "contacts", "cursors", "runs", "pushed_values", "record_errors", "outbox", "crm_state")
-    }
+    pushed = ("pushed_values", "record_errors", "outbox", "crm_state")
+    tables = ("accounts", "contacts", "cursors", "runs", *pushed, "plans", "plan_tasks")
+    assert names == {t: f"pk_{t}" for t in tables}
