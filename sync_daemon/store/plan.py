@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +28,55 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def _number_text(value: float) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _text_form(text: str) -> object:
+    """Numeric text is its number ("3" and "3.0" are 3); any other text stays as it is."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return _number_text(number) if math.isfinite(number) else text
+
+
+def _scalar_form(value: object) -> object:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number_text(value)
+    if isinstance(value, str):
+        return _text_form(value.strip())
+    return value
+
+
+def _hash_form(value: object) -> object:
+    """One form per meaning, so a CRM's representation of a value is not a change of it.
+
+    Salesforce answers ``3.0`` for a number the daemon wrote as ``3``; HubSpot answers every value as text
+    (``"3"``, ``"true"``) and ``""`` for an empty one. Only change detection uses this; values are stored as
+    the CRM sent them.
+    """
+    if isinstance(value, list | tuple):
+        return [_hash_form(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _hash_form(v) for k, v in value.items()}
+    return _scalar_form(value)
+
+
 def content_hash(fields: Mapping[str, object], account_id: str | None, *, deleted: bool) -> str:
     """Hash what makes a record different to the daemon: fields, account link, deletion.
 
-    ``modified_at`` is left out on purpose: CRMs bump it for system updates that change nothing.
+    ``modified_at`` is left out on purpose: CRMs bump it for system updates that change nothing. Values are
+    hashed in a representation-free form (:func:`_hash_form`).
     """
-    payload = canonical_json({"fields": fields, "account_id": account_id, "deleted": deleted})
+    canonical_json(dict(fields))  # refuse what JSON cannot hold, as the stored document will
+    payload = canonical_json({"fields": _hash_form(dict(fields)), "account_id": account_id, "deleted": deleted})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -43,12 +43,29 @@ def test_the_hash_ignores_key_order_and_modified_at() -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "pulled"),
+    [
+        ({"n": 3}, {"n": 3.0}),  # Salesforce answers floats for custom number fields
+        ({"n": 3}, {"n": "3"}),  # HubSpot answers every value as text
+        ({"p": 33.3}, {"p": "33.3"}),
+        ({"b": True}, {"b": "true"}),
+        ({"s": None}, {"s": ""}),  # HubSpot's empty value
+        ({"m": ["a", 2]}, {"m": ["a", "2.0"]}),
+    ],
+)
+def test_the_hash_ignores_how_a_crm_represents_a_value(written: dict[str, object], pulled: dict[str, object]) -> None:
+    """A value re-pulled in the CRM's own form is not a change of the value the daemon wrote."""
+    assert content_hash(written, None, deleted=False) == content_hash(pulled, None, deleted=False)
+
+
+@pytest.mark.parametrize(
     ("fields", "account_id", "deleted"),
     [
         ({"a": 2}, "acc", False),
         ({"a": 1}, "other", False),
         ({"a": 1}, "acc", True),
-        ({"a": 1.0}, "acc", False),
+        ({"a": "1x"}, "acc", False),
+        ({"a": 1.5}, "acc", False),
     ],
 )
 def test_the_hash_sees_fields_account_and_deletion(fields: dict[str, object], account_id: str, deleted: bool) -> None:
