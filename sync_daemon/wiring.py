@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from connectors.base import Connector
     from sync_daemon.config.models import MappingFile
+    from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.settings import AppSettings, HubSpotSettings, SalesforceSettings
 
 
@@ -128,3 +129,20 @@ def build_connector(
     if mapping.crm == "salesforce":
         return build_salesforce(settings.salesforce, mapping, retry, timeout=timeout, page_size=settings.sync.page_size)
     return build_hubspot(settings.hubspot, mapping, retry, timeout=timeout, sleep=sleep)
+
+
+def plans_directory(settings: AppSettings) -> Path:
+    """The plan templates: ``<SYNC_CONFIG_DIR>/plans``, or the shipped ones for the unchanged default."""
+    from sync_daemon.resources import resolve  # noqa: PLC0415
+
+    return resolve(settings.sync.config_dir / "plans", "config/plans")
+
+
+def load_plan_set(settings: AppSettings, mapping: MappingFile) -> PlanSet | None:
+    """The validated plan folder, or ``None`` when there is none (no plans configured); ConfigError if broken."""
+    from sync_daemon.config.plan_loader import known_account_fields, load_plans  # noqa: PLC0415
+
+    directory = plans_directory(settings)
+    if not (directory / "plans.yaml").exists():
+        return None
+    return load_plans(directory, known_account_fields(mapping))

@@ -22,6 +22,7 @@ from sync_daemon.engine import CycleOptions, CycleResult, run_cycle
 from sync_daemon.progress import make_progress
 from sync_daemon.render import personas_table
 from sync_daemon.store import Store
+from sync_daemon.wiring import load_plan_set
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -79,6 +80,7 @@ def run_demo(
     db.unlink(missing_ok=True)  # the sandbox is new each time, so is the demo's state
     url = f"sqlite:///{db}"
     mapping = demo_mapping(crm)
+    plans = load_plan_set(settings, mapping)
     classifier = PersonaClassifier.from_rules(mapping.personas)
     console.print(f"Starting a {crm} sandbox with {accounts:,} accounts and {contacts:,} contacts on a loopback port")
     options = CycleOptions(overlap=timedelta(seconds=settings.sync.overlap_seconds), command="demo")
@@ -101,7 +103,9 @@ def run_demo(
                                 clock=lambda: datetime.now(UTC),
                                 classifier=classifier,
                                 progress=progress,
-                                push_setup=push_setup(settings, mapping, force=force),
+                                push_setup=push_setup(
+                                    settings, mapping, force=force, plans=plans, store=store, crm=crm
+                                ),
                             )
                         )
                     finally:

@@ -11,28 +11,43 @@ from sync_daemon.domain.budget import BudgetPolicy
 from sync_daemon.domain.personas import PersonaClassifier
 from sync_daemon.domain.safety import SafetyPolicy
 from sync_daemon.engine import CycleOptions, CycleResult, PushSetup, run_cycle
+from sync_daemon.plan_provider import PlanProvider
 from sync_daemon.progress import make_progress
-from sync_daemon.push import PersonaProvider, PushOptions
+from sync_daemon.push import DesiredStateProvider, PersonaProvider, PushOptions
 from sync_daemon.render import change_to_json, cycle_table, cycle_to_json, plan_table, plan_totals
 from sync_daemon.store import Store
-from sync_daemon.wiring import build_connector
+from sync_daemon.wiring import build_connector, load_plan_set
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from sync_daemon.config.models import MappingFile
+    from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.settings import AppSettings
 
 
-def push_setup(settings: AppSettings, mapping: MappingFile, *, force: bool) -> PushSetup:
-    """The push phase as the settings configure it: today the contacts' personas; plans and more follow."""
+def push_setup(
+    settings: AppSettings,
+    mapping: MappingFile,
+    *,
+    force: bool,
+    plans: PlanSet | None = None,
+    store: Store | None = None,
+    crm: str | None = None,
+    now: datetime | None = None,
+) -> PushSetup:
+    """The push phase as the settings configure it: onboarding plans (when configured) and contacts' personas."""
     s = settings.sync
     options = PushOptions(
         force=force,
         safety=SafetyPolicy(max_share=s.safety_max_share, min_records=s.safety_min_records),
         budget=BudgetPolicy(reserve_share=s.api_reserve_share),
     )
-    return PushSetup(mapping, [PersonaProvider(mapping)], options)
+    providers: list[DesiredStateProvider] = [PersonaProvider(mapping)]
+    if plans is not None and store is not None and crm is not None:
+        when = now or datetime.now(UTC)
+        providers.insert(0, PlanProvider(plans, mapping, store, crm=crm, today=when.date(), now=when))
+    return PushSetup(mapping, providers, options)
 
 
 def show(result: CycleResult, *, output: str, console: Console) -> None:
@@ -56,6 +71,7 @@ def show(result: CycleResult, *, output: str, console: Console) -> None:
 def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, console: Console) -> bool:
     """Run one cycle; returns whether it completed. Bad config raises before any CRM call."""
     mapping = load_mapping(settings.mapping_path())
+    plans = load_plan_set(settings, mapping)  # a broken template stops here, before any CRM call
     classifier = PersonaClassifier.from_rules(mapping.personas)
     store = Store.open(settings.sync.database_url)
     connector = build_connector(settings, mapping, sleep=time.sleep)
@@ -71,7 +87,7 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
             clock=lambda: datetime.now(UTC),
             classifier=classifier,
             progress=progress,
-            push_setup=push_setup(settings, mapping, force=force),
+            push_setup=push_setup(settings, mapping, force=force, plans=plans, store=store, crm=mapping.crm),
         )
     finally:
         progress.close()

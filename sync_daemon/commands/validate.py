@@ -10,8 +10,8 @@ from sync_daemon.config.errors import ConfigError
 from sync_daemon.config.loader import load_mapping, load_mapping_with_positions, validate_files
 from sync_daemon.config.plan_loader import validate_plans
 from sync_daemon.config.remote import check_remote
-from sync_daemon.resources import resolve, shipped
-from sync_daemon.wiring import build_connector
+from sync_daemon.resources import shipped
+from sync_daemon.wiring import build_connector, plans_directory
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -26,11 +26,6 @@ def mapping_paths(settings: AppSettings) -> list[Path]:
     if settings.sync.crm is not None or settings.sync.mapping_file is not None:
         return [settings.mapping_path()]
     return [shipped("mappings/salesforce.yaml"), shipped("mappings/hubspot.yaml")]
-
-
-def plans_directory(settings: AppSettings) -> Path:
-    """The plan templates: ``<SYNC_CONFIG_DIR>/plans``, or the shipped ones for the unchanged default."""
-    return resolve(settings.sync.config_dir / "plans", "config/plans")
 
 
 def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> None:

@@ -52,9 +52,10 @@ def test_first_backfill_flow_dry_run_stop_force_then_quiet(sandbox: SandboxHandl
     assert code == 0, output
     dry = _json(output)
     assert dry["objects"]["contacts"]["stored"] == 400
-    assert dry["push"]["planned"] == {"accounts": 0, "contacts": 400}
-    assert {c["field"] for c in dry["plan"]} == {"persona"}
-    assert len(dry["plan"]) == 400
+    assert dry["push"]["planned"] == {"accounts": 109, "contacts": 400}  # every customer account gets a plan
+    fields = {c["field"] for c in dry["plan"]}
+    assert {"persona", "onboarding_plan", "onboarding_progress", "health", "plan_summary"} <= fields
+    assert sum(c["field"] == "persona" for c in dry["plan"]) == 400
     sandbox.app.reset_calls()
 
     code, output = invoke(["sync"], env)
@@ -65,11 +66,15 @@ def test_first_backfill_flow_dry_run_stop_force_then_quiet(sandbox: SandboxHandl
     code, output = invoke(["sync", "--force", "--output", "json"], env)
     assert code == 0, output
     forced = _json(output)
-    assert forced["push"]["written"] == {"contacts": 400}
-    planned = {(c["record_id"], c["new"]) for c in dry["plan"]}
-    assert len(planned) == 400  # the dry run's plan is what the forced run wrote (checked in the CRM below)
-    for record_id, persona in list(planned)[:25]:
+    assert forced["push"]["written"] == {"accounts": 109, "contacts": 400}
+    # The dry run's plan is what the forced run wrote: checked in the CRM for personas and plan names.
+    personas = [(c["record_id"], c["new"]) for c in dry["plan"] if c["field"] == "persona"]
+    for record_id, persona in personas[:25]:
         assert sandbox_value(sandbox, record_id) == persona
+    plans = [(c["record_id"], c["new"]) for c in dry["plan"] if c["field"] == "onboarding_plan"]
+    assert len(plans) == 109
+    for record_id, plan in plans[:25]:
+        assert account_value(sandbox, record_id, "onboarding_plan") == plan
 
     code, output = invoke(["sync", "--output", "json"], env)
     again = _json(output)
@@ -81,6 +86,14 @@ def test_first_backfill_flow_dry_run_stop_force_then_quiet(sandbox: SandboxHandl
     state = _json(output)
     assert [r["status"] for r in state["runs"]] == ["ok", "ok", "stopped", "ok"]
     assert state["safety"] == {}
+
+
+def account_value(handle: SandboxHandle, account_id: str, name: str) -> object:
+    field = {"salesforce": "Onboarding_Plan__c", "hubspot": "onboarding_plan"}[handle.crm]
+    assert name == "onboarding_plan"
+    if handle.crm == "salesforce":
+        return handle.app.record("Account", account_id)[field]  # type: ignore[attr-defined]
+    return handle.app.get("companies", account_id)[field]  # type: ignore[attr-defined]
 
 
 def sandbox_value(handle: SandboxHandle, contact_id: str) -> object:

@@ -1,0 +1,100 @@
+"""The onboarding plan as a desired-state provider of the push (issue 4).
+
+For a chunk of stored accounts it chooses each account's template (segment rules, first match wins), starts or
+keeps its plan in the store (a new template revision keeps the plan's history and picks up added tasks),
+records the tasks the CRM shows done (first seen wins, with its source), evaluates the plan as of ``today`` and
+returns the daemon-owned plan fields the mapping declares. An account without a start date has no plan yet.
+
+It is the one place that joins the pure plan domain to the store; the evaluation itself is pure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sync_daemon.domain.calendar import WorkCalendar
+from sync_daemon.domain.completion import CompletionRules, seen_rows
+from sync_daemon.domain.diff import DesiredRecord
+from sync_daemon.domain.plan_fields import declared, plan_start, plan_values
+from sync_daemon.domain.plans import PlanEvaluation, PlanEvaluator
+from sync_daemon.store.plan_tasks import done_dates
+from sync_daemon.store.plans import EvaluationRow, NewPlan
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date, datetime
+
+    from connectors.base import ObjectKind
+    from sync_daemon.config.models import MappingFile
+    from sync_daemon.config.plan_loader import PlanSet
+    from sync_daemon.config.plan_models import PlanTemplate
+    from sync_daemon.store import Store
+
+
+def _evaluation_row(account_id: str, ev: PlanEvaluation) -> EvaluationRow:
+    return EvaluationRow(
+        account_id=account_id,
+        progress=ev.progress,
+        health=ev.health,
+        slip_days=ev.slip_days,
+        projected_go_live=ev.projected_go_live,
+        next_task=ev.next_task,
+        next_task_due=ev.next_task_due,
+        current_phase=ev.current_phase,
+        finished=ev.current_phase is None,
+    )
+
+
+class PlanProvider:
+    """Plans for every account in onboarding, evaluated as of ``today``."""
+
+    def __init__(
+        self, plans: PlanSet, mapping: MappingFile, store: Store, *, crm: str, today: date, now: datetime
+    ) -> None:
+        calendar = WorkCalendar.from_config(plans.config.calendar)
+        self._plans = plans
+        self._store = store
+        self._crm = crm
+        self._today = today
+        self._now = now
+        self._push = frozenset(mapping.push_fields("accounts"))
+        self._evaluators = {tid: PlanEvaluator(t, calendar, plans.config.health) for tid, t in plans.templates.items()}
+        self._rules = {tid: CompletionRules(t) for tid, t in plans.templates.items()}
+
+    def _choose(self, rows: Sequence[Mapping[str, object]]) -> dict[str, tuple[PlanTemplate, date]]:
+        chosen: dict[str, tuple[PlanTemplate, date]] = {}
+        for row in rows:
+            fields = row["fields"]
+            assert isinstance(fields, dict)  # noqa: S101 - the store's row shape
+            start = plan_start(fields, self._plans.config)
+            if start is not None:
+                chosen[str(row["id"])] = (self._plans.choose(fields)[0], start)
+        return chosen
+
+    def desired(self, kind: ObjectKind, rows: Sequence[Mapping[str, object]]) -> Iterable[DesiredRecord]:
+        """The plan fields of each account of the chunk that has a plan."""
+        if kind != "accounts":
+            return []
+        chosen = self._choose(rows)
+        if not chosen:
+            return []
+        crm, store = self._crm, self._store
+        new = [NewPlan(aid, t.id, t.revision, start) for aid, (t, start) in chosen.items()]
+        store.start_plans(crm, new, self._now)
+        stored = store.plans_for(crm, chosen)
+        fields = {str(r["id"]): r["fields"] for r in rows}
+        seen = [
+            s
+            for aid, plan in stored.items()
+            for s in seen_rows(aid, plan.cycle, self._rules[plan.template_id].seen_done(fields[aid]))  # type: ignore[arg-type]
+        ]
+        store.record_completions(crm, seen, self._today, self._now, accounts=list(stored))
+        completions = store.completions_for(crm, stored)
+        out, evaluations = [], []
+        for aid, plan in stored.items():
+            done = done_dates(completions.get(aid, {}))
+            ev = self._evaluators[plan.template_id].evaluate(plan.start_date, done, self._today)
+            evaluations.append(_evaluation_row(aid, ev))
+            out.append(DesiredRecord("accounts", aid, declared(plan_values(ev), self._push)))
+        store.save_evaluations(crm, evaluations, self._now)
+        return out
