@@ -110,3 +110,24 @@ def test_validate_lists_every_plan_template_mistake(tmp_path: Path) -> None:
     assert (
         "plans.yaml:5:19: unknown field 'contract_valeu' in segments[0].when; did you mean 'contract_value'?" in output
     )
+
+
+def test_sync_with_a_broken_plan_template_exits_2_before_any_crm_call(
+    hubspot: tuple[HubSpotSandbox, SandboxServer], tmp_path: Path
+) -> None:
+    """A template with a dependency cycle stops `sync` with exit 2 and its line, having made no CRM call."""
+    import shutil  # noqa: PLC0415
+
+    app, server = hubspot
+    shutil.copytree(Path(__file__).parents[1] / "fixtures" / "plans" / "broken", tmp_path / "config" / "plans")
+    env = {
+        "SYNC_CRM": "hubspot",
+        "HUBSPOT_BASE_URL": server.url,
+        "HUBSPOT_ACCESS_TOKEN": ACCESS_TOKEN,
+        "SYNC_CONFIG_DIR": str(tmp_path / "config"),
+        "SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    code, output = invoke(["sync"], env)
+    assert code == 2, output
+    assert "dependency cycle: kickoff -> setup -> configure -> kickoff" in output
+    assert app.calls == []
