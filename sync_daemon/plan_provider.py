@@ -18,7 +18,7 @@ from sync_daemon.domain.diff import DesiredRecord
 from sync_daemon.domain.plan_fields import declared, plan_start, plan_values
 from sync_daemon.domain.plans import PlanEvaluation, PlanEvaluator
 from sync_daemon.store.plan_tasks import done_dates
-from sync_daemon.store.plans import EvaluationRow, NewPlan
+from sync_daemon.store.plans import EvaluationRow, NewPlan, PlanRow
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -71,6 +71,21 @@ class PlanProvider:
                 chosen[str(row["id"])] = (self._plans.choose(fields)[0], start)
         return chosen
 
+    def _sticky(
+        self, chosen: dict[str, tuple[PlanTemplate, date]], running: Mapping[str, PlanRow]
+    ) -> dict[str, tuple[PlanTemplate, date]]:
+        """A running plan keeps its template, picking up its new revisions.
+
+        The segment rules may change their mind mid-onboarding (a contract grows); choosing again is a restart's
+        business. A plan whose template was since removed gets the chosen one.
+        """
+        out = {}
+        for aid, (template, start) in chosen.items():
+            plan = running.get(aid)
+            kept = self._plans.templates.get(plan.template_id) if plan is not None else None
+            out[aid] = (kept or template, start)
+        return out
+
     def desired(self, kind: ObjectKind, rows: Sequence[Mapping[str, object]]) -> Iterable[DesiredRecord]:
         """The plan fields of each account of the chunk that has a plan."""
         if kind != "accounts":
@@ -79,7 +94,8 @@ class PlanProvider:
         if not chosen:
             return []
         crm, store = self._crm, self._store
-        new = [NewPlan(aid, t.id, t.revision, start) for aid, (t, start) in chosen.items()]
+        running = store.plans_for(crm, chosen)
+        new = [NewPlan(aid, t.id, t.revision, start) for aid, (t, start) in self._sticky(chosen, running).items()]
         store.start_plans(crm, new, self._now)
         stored = store.plans_for(crm, chosen)
         fields = {str(r["id"]): r["fields"] for r in rows}

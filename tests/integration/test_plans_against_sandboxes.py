@@ -129,3 +129,19 @@ def test_plan_state_is_kept_for_listing(driver: Driver, store: Store) -> None:
     assert len(listed) == store.count("accounts", driver.crm)
     assert all(p.health in {"on_track", "at_risk", "off_track"} for p in listed)
     assert datetime.now(UTC) > listed[0].started_at
+
+
+def test_a_running_plan_keeps_its_template_when_the_segment_changes(driver: Driver, store: Store) -> None:
+    """A contract that grows mid-onboarding does not switch the running plan's template."""
+    plans = plan_set(driver)
+    assert cycle(driver, store, plans).ok
+    account = next(
+        r["id"] for r in store.iter_records("accounts", driver.crm) if expected_template(r["fields"]) == "smb"
+    )
+    field = driver.mapping.accounts.pull["contract_value"]
+    sobject = "Account" if driver.crm == "salesforce" else "companies"
+    driver.time.advance(3600)
+    driver.app.update(sobject, account, **{field: 900_000})
+    assert cycle(driver, store, plans).ok
+    assert store.plans_for(driver.crm, [account])[account].template_id == "smb"
+    assert driver.value("accounts", account, "onboarding_plan") == plans.templates["smb"].name
