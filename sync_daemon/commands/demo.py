@@ -1,6 +1,7 @@
 """``sync-daemon demo``: start a sandbox, run two cycles into a fresh SQLite file, show what happened.
 
-The first cycle is the first backfill: it pulls everything and writes each contact's persona back. Against a
+The first cycle is the first backfill: it pulls everything and writes each account's plan fields and each
+contact's persona back. Against a
 real CRM that first backfill stops at the safety valve until checked with ``--dry-run`` and forced; the sandbox
 is throwaway, so the demo forces it and says so. The second cycle shows the steady state: it re-reads only the
 overlap window, stores nothing new and writes nothing.
@@ -119,8 +120,9 @@ def run_demo(
     if personas:
         console.print(personas_table(personas))
     console.print(
-        "The first cycle wrote each contact's persona to the CRM. Against a real CRM that first backfill stops\n"
-        "at the safety valve until you have checked `sync-daemon sync --dry-run` and run `sync --force`."
+        "The first cycle wrote each account's onboarding plan (progress, phase, next task, go-live, health...) and\n"
+        "each contact's persona to the CRM. Against a real CRM that first backfill stops at the safety valve until\n"
+        "you have checked `sync-daemon sync --dry-run` and run `sync --force`."
     )
     console.print(f"State stored in [bold]{db}[/bold]")
     console.print(_next_steps(crm, url))
