@@ -200,6 +200,98 @@ def errors_retry(ctx: click.Context, crm: str | None, record: str | None, code: 
     _change_errors(ctx, "retry", crm, record, code)
 
 
+HEALTH = click.Choice(["on_track", "at_risk", "off_track"])
+
+
+def _plan_crm() -> tuple[AppSettings, str]:
+    """Settings for the plan and task commands: they read the store only, so no CRM credentials are needed."""
+    settings = _settings(quiet=True)
+    if settings.sync.crm is None:
+        _fail(
+            "Set SYNC_CRM (salesforce or hubspot): plans are kept per CRM, and these commands read its plans.",
+            EXIT_CONFIG,
+        )
+    return settings, str(settings.sync.crm)
+
+
+def _plan_input(run: Callable[[], None]) -> None:
+    """Run a plan or task command; an unknown account, task or date exits 2 with its message."""
+    from sync_daemon.commands.plans import PlanInputError  # noqa: PLC0415
+
+    try:
+        run()
+    except PlanInputError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+@main.group()
+def plan() -> None:
+    """Onboarding plans as the store holds them, evaluated as of today (no CRM call)."""
+
+
+@plan.command("show")
+@click.argument("account")
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def plan_show(account: str, output: str) -> None:
+    """Show ACCOUNT's plan: phases, tasks, due dates, the critical path and the evidence of each completion."""
+    from sync_daemon.commands.plans import show_plan  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: show_plan(settings, crm, account, today=now_utc().date(), output=output, console=_out()))
+
+
+@plan.command("list")
+@click.option("--health", type=HEALTH, default=None, help="Only plans of this health.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def plan_list(health: str | None, limit: int, output: str) -> None:
+    """List plans by their last evaluation, the largest slip first."""
+    from sync_daemon.commands.plans import list_plans  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: list_plans(settings, crm, health=health, limit=limit, output=output, console=_out()))
+
+
+@main.group()
+def task() -> None:
+    """Mark onboarding tasks done by hand, or reopen them; the next cycle pushes the change to the CRM."""
+
+
+@task.command("done")
+@click.argument("account")
+@click.argument("task_id", metavar="TASK")
+@click.option(
+    "--at",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="The day it was done [default: today].",
+)
+@click.option("--note", default=None, help="Why, or who confirmed it (shown by `plan show`).")
+@handle_errors
+def task_done(account: str, task_id: str, at: datetime | None, note: str | None) -> None:
+    """Mark TASK of ACCOUNT's plan done by hand (a person's word beats what the CRM shows)."""
+    from sync_daemon.commands.plans import mark_done  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    day = at.date() if at is not None else None
+    _plan_input(lambda: mark_done(settings, crm, account, task_id, at=day, note=note, now=now_utc(), console=_out()))
+
+
+@task.command("reopen")
+@click.argument("account")
+@click.argument("task_id", metavar="TASK")
+@handle_errors
+def task_reopen(account: str, task_id: str) -> None:
+    """Reopen TASK of ACCOUNT's plan (it counts as open again)."""
+    from sync_daemon.commands.plans import reopen_task  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: reopen_task(settings, crm, account, task_id, now=now_utc(), console=_out()))
+
+
 @main.command()
 @click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
 @handle_errors
