@@ -6,6 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import structlog
+
 from sync_daemon.config.loader import load_mapping
 from sync_daemon.domain.budget import BudgetPolicy
 from sync_daemon.domain.personas import PersonaClassifier
@@ -16,7 +18,7 @@ from sync_daemon.progress import make_progress
 from sync_daemon.push import DesiredStateProvider, PersonaProvider, PushOptions
 from sync_daemon.render import change_to_json, cycle_table, cycle_to_json, plan_table, plan_totals
 from sync_daemon.store import Store
-from sync_daemon.wiring import build_connector, load_plan_set
+from sync_daemon.wiring import build_connector, load_plan_set, plans_directory
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.settings import AppSettings
+
+
+log = structlog.get_logger(__name__)
 
 
 def push_setup(
@@ -70,7 +75,9 @@ def show(result: CycleResult, *, output: str, console: Console) -> None:
 
 def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, console: Console) -> bool:
     """Run one cycle; returns whether it completed. Bad config raises before any CRM call."""
-    mapping = load_mapping(settings.mapping_path())
+    mapping_path = settings.mapping_path()
+    log.info("sync.config", mapping=str(mapping_path), plans=str(plans_directory(settings)))
+    mapping = load_mapping(mapping_path)
     plans = load_plan_set(settings, mapping)  # a broken template stops here, before any CRM call
     classifier = PersonaClassifier.from_rules(mapping.personas)
     store = Store.open(settings.sync.database_url)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sync_daemon.resources import resolve
+
 Crm = Literal["salesforce", "hubspot"]
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -107,10 +109,17 @@ class SyncSettings(_EnvSettings):
         return value.upper() if value.lower() in {"debug", "info", "warning", "error"} else value.lower()
 
     def mapping_path(self) -> Path | None:
-        """The mapping file: ``SYNC_MAPPING_FILE``, else ``mappings/<crm>.yaml``, else None."""
+        """The mapping file: ``SYNC_MAPPING_FILE``, else ``mappings/<crm>.yaml``, else None.
+
+        The unchanged default falls back to the shipped example when the working directory has no ``mappings/``
+        (an installed package, a container without a mounted mapping); an explicit path never does.
+        """
         if self.mapping_file is not None:
             return self.mapping_file
-        return Path("mappings") / f"{self.crm}.yaml" if self.crm else None
+        if not self.crm:
+            return None
+        default = f"mappings/{self.crm}.yaml"
+        return resolve(Path(default), default)
 
     def database_password(self) -> str | None:
         """The password embedded in ``database_url``, so the redactor can hide it."""

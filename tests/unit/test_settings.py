@@ -448,3 +448,14 @@ def test_app_mapping_path() -> None:
     assert load({"SYNC_MAPPING_FILE": str(Path(__file__))}).mapping_path() == Path(__file__)
     with pytest.raises(SettingsError, match="SYNC_CRM: required to find the mapping file"):
         load({}).mapping_path()
+
+
+def test_default_mapping_falls_back_to_the_shipped_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside a checkout the unchanged default finds the shipped mapping; an explicit path is taken as given."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"SYNC_CRM": "hubspot"}, default_secrets_dir=None)
+    assert settings.mapping_path().is_file()
+    assert settings.mapping_path().name == "hubspot.yaml"
+    (tmp_path / "mine.yaml").write_text("version: 1\n", encoding="utf-8")
+    explicit = load_settings({"SYNC_CRM": "hubspot", "SYNC_MAPPING_FILE": "mine.yaml"}, default_secrets_dir=None)
+    assert explicit.mapping_path() == Path("mine.yaml")
