@@ -16,7 +16,7 @@ from sync_daemon.domain.calendar import WorkCalendar
 from sync_daemon.domain.completion import CompletionRules, seen_rows
 from sync_daemon.domain.diff import DesiredRecord
 from sync_daemon.domain.plan_fields import declared, plan_start, plan_values
-from sync_daemon.domain.plans import PlanEvaluation, PlanEvaluator
+from sync_daemon.domain.plans import PlanEvaluator
 from sync_daemon.store.plan_tasks import done_dates
 from sync_daemon.store.plans import EvaluationRow, NewPlan, PlanRow
 
@@ -29,20 +29,6 @@ if TYPE_CHECKING:
     from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.config.plan_models import PlanTemplate
     from sync_daemon.store import Store
-
-
-def _evaluation_row(account_id: str, ev: PlanEvaluation) -> EvaluationRow:
-    return EvaluationRow(
-        account_id=account_id,
-        progress=ev.progress,
-        health=ev.health,
-        slip_days=ev.slip_days,
-        projected_go_live=ev.projected_go_live,
-        next_task=ev.next_task,
-        next_task_due=ev.next_task_due,
-        current_phase=ev.current_phase,
-        finished=ev.current_phase is None,
-    )
 
 
 class PlanProvider:
@@ -110,7 +96,7 @@ class PlanProvider:
         for aid, plan in stored.items():
             done = done_dates(completions.get(aid, {}))
             ev = self._evaluators[plan.template_id].evaluate(plan.start_date, done, self._today)
-            evaluations.append(_evaluation_row(aid, ev))
+            evaluations.append(EvaluationRow.of(aid, ev))
             out.append(DesiredRecord("accounts", aid, declared(plan_values(ev), self._push)))
         store.save_evaluations(crm, evaluations, self._now)
         return out
