@@ -131,11 +131,16 @@ def build_connector(
     return build_hubspot(settings.hubspot, mapping, retry, timeout=timeout, sleep=sleep)
 
 
-def plans_directory(settings: AppSettings) -> Path:
-    """The plan templates: ``<SYNC_CONFIG_DIR>/plans``, or the shipped ones for the unchanged default."""
+def config_path(settings: AppSettings, name: str) -> Path:
+    """``<SYNC_CONFIG_DIR>/<name>``, or the shipped one for the unchanged default config directory."""
     from sync_daemon.resources import resolve  # noqa: PLC0415
 
-    return resolve(settings.sync.config_dir / "plans", "config/plans")
+    return resolve(settings.sync.config_dir / name, f"config/{name}")
+
+
+def plans_directory(settings: AppSettings) -> Path:
+    """The plan templates: ``<SYNC_CONFIG_DIR>/plans``, or the shipped ones for the unchanged default."""
+    return config_path(settings, "plans")
 
 
 def load_plan_set(settings: AppSettings, mapping: MappingFile) -> PlanSet | None:

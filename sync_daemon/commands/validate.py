@@ -7,17 +7,21 @@ from typing import TYPE_CHECKING
 
 from connectors.base import OBJECT_KINDS
 from sync_daemon.config.errors import ConfigError
+from sync_daemon.config.handoff_loader import HANDOFF_FILE, validate_handoff
 from sync_daemon.config.loader import load_mapping, load_mapping_with_positions, validate_files
-from sync_daemon.config.plan_loader import validate_plans
+from sync_daemon.config.note_template import NOTE_TEMPLATE_FILE, check_note_template
+from sync_daemon.config.plan_loader import known_account_fields, load_plans, validate_plans
 from sync_daemon.config.remote import check_remote
 from sync_daemon.resources import shipped
-from sync_daemon.wiring import build_connector, plans_directory
+from sync_daemon.wiring import build_connector, config_path, plans_directory
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import Console
 
+    from sync_daemon.config.errors import Problem
+    from sync_daemon.config.models import MappingFile
     from sync_daemon.settings import AppSettings
 
 
@@ -28,6 +32,19 @@ def mapping_paths(settings: AppSettings) -> list[Path]:
     return [shipped("mappings/salesforce.yaml"), shipped("mappings/hubspot.yaml")]
 
 
+def _policy_problems(settings: AppSettings, plans_dir: Path, mapping: MappingFile) -> list[Problem]:
+    """Plan templates, the handoff policy and the handoff note template, checked against ``mapping``."""
+    problems = validate_plans(plans_dir, mapping)
+    plans = None if problems else load_plans(plans_dir, known_account_fields(mapping))
+    handoff = config_path(settings, HANDOFF_FILE)
+    if handoff.exists():
+        problems += validate_handoff(handoff, mapping, plans)
+    note = config_path(settings, NOTE_TEMPLATE_FILE)
+    if note.exists():
+        problems += check_note_template(note.read_text(encoding="utf-8"), str(note))
+    return problems
+
+
 def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> None:
     """Validate files (and the CRM schema with ``remote``); raise ConfigError listing every problem."""
     paths = mapping_paths(settings)
@@ -36,7 +53,7 @@ def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> No
         raise ConfigError(problems)
     plans_dir = plans_directory(settings)
     for path in paths:
-        problems += validate_plans(plans_dir, load_mapping(path))
+        problems += _policy_problems(settings, plans_dir, load_mapping(path))
     if problems:
         raise ConfigError(sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.column or 0, p.message)))
     if remote:
@@ -53,5 +70,8 @@ def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> No
     for path in paths:
         console.print(f"ok  {path}")
     console.print(f"ok  {plans_dir} (plan templates)")
+    for name in (HANDOFF_FILE, NOTE_TEMPLATE_FILE):
+        if (path := config_path(settings, name)).exists():
+            console.print(f"ok  {path}")
     console.print("Configuration is valid" + (" and matches the CRM's schema." if remote else "."))
     sys.exit(0)

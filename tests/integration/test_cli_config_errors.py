@@ -131,3 +131,22 @@ def test_sync_with_a_broken_plan_template_exits_2_before_any_crm_call(
     assert code == 2, output
     assert "dependency cycle: kickoff -> setup -> configure -> kickoff" in output
     assert app.calls == []
+
+
+def test_validate_reports_handoff_policy_and_note_template_mistakes(tmp_path: Path) -> None:
+    """A broken handoff policy and a note template with a typo both exit 2 with their lines and suggestions."""
+    import shutil  # noqa: PLC0415
+
+    from sync_daemon.resources import shipped  # noqa: PLC0415
+
+    config = tmp_path / "config"
+    shutil.copytree(shipped("config/plans"), config / "plans")
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "handoff" / "broken.yaml", config / "handoff.yaml")
+    note = shipped("config/handoff_note.txt.j2").read_text(encoding="utf-8")
+    (config / "handoff_note.txt.j2").write_text(note.replace("csm.email", "csm.emial", 1), encoding="utf-8")
+    code, output = invoke(["validate"], {"SYNC_CONFIG_DIR": str(config)})
+    assert code == 2
+    assert "handoff.yaml:" in output
+    note_lines = [row for row in output.splitlines() if "handoff_note.txt.j2:" in row]
+    assert note_lines
+    assert any("unknown attribute 'emial' of csm; did you mean 'email'?" in row for row in note_lines)
