@@ -3,7 +3,8 @@
 The store is bookkeeping of what was pulled: accounts and contacts (keyed by CRM and id), a cursor
 per object, and a run history; and of what was pushed: the values last written, the records the CRM
 rejected, the outbox of exactly-once side effects, and per-CRM state (budget parking, safety valve);
-and of onboarding plans: one plan per account, and when each of its tasks was first seen done.
+and of onboarding plans: one plan per account, and when each of its tasks was first seen done; and of the
+handoff: when each account first reached each adoption status, and the latest handoff decision per cycle.
 The models are the reference the hand-written Alembic migrations must match (a test runs Alembic's
 autogenerate comparison against them). Queries use the tables through Core (``table_for``) so that
 a page is written in a few bulk statements.
@@ -240,6 +241,45 @@ class PlanTask(Base):
     evidence_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
+class AdoptionReached(Base):
+    """The day an account was first seen at (or above) an adoption status; the date never moves once stored.
+
+    Status names are the admin's (``config/handoff.yaml``); rows of a status later renamed stay as history.
+    """
+
+    __tablename__ = "adoption_reached"
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    status: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    reached_on: Mapped[date] = mapped_column(Date(), nullable=False)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class Handoff(Base):
+    """The latest handoff decision of one account's onboarding cycle, with its evidence, and the handoff itself.
+
+    The primary key makes the handoff happen once per account and cycle: ``handed_off_on`` is set by one
+    conditional UPDATE (only while it is null), together with ``note_key``, the outbox key of the handoff note.
+    """
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_crm_outcome", "crm", "outcome"),)
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    cycle: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    policy_revision: Mapped[int] = mapped_column(Integer(), nullable=False)
+    override: Mapped[str | None] = mapped_column(String(STATUS_LEN), nullable=True)
+    evidence: Mapped[str] = mapped_column(Text(), nullable=False)
+    short: Mapped[str] = mapped_column(Text(), nullable=False)
+    handed_off_on: Mapped[date | None] = mapped_column(Date(), nullable=True)
+    note_key: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    at_risk_reason: Mapped[str | None] = mapped_column(Text(), nullable=True)
+
+
 RECORD_KINDS = ("accounts", "contacts")
 CURSORS: Table = Base.metadata.tables["cursors"]
 RUNS: Table = Base.metadata.tables["runs"]
@@ -249,6 +289,8 @@ OUTBOX: Table = Base.metadata.tables["outbox"]
 CRM_STATE: Table = Base.metadata.tables["crm_state"]
 PLANS: Table = Base.metadata.tables["plans"]
 PLAN_TASKS: Table = Base.metadata.tables["plan_tasks"]
+ADOPTION_REACHED: Table = Base.metadata.tables["adoption_reached"]
+HANDOFFS: Table = Base.metadata.tables["handoffs"]
 
 
 def record_table(kind: str) -> Table:

@@ -2,7 +2,8 @@
 
 Bookkeeping of what was pulled (accounts, contacts, cursors) and of every run, on a SQLite file by
 default or PostgreSQL through a URL. The push side (values written, record errors, per-CRM state:
-``push_api``), the outbox (``outbox_api``) and onboarding plans (``plans_api``) come in as mixins.
+``push_api``), the outbox (``outbox_api``), onboarding plans (``plans_api``) and handoffs (``handoffs_api``)
+come in as mixins.
 Every method opens its own short transaction; a page and its cursor commit together, so a crash
 loses at most the page being written, never half of it.
 Timestamps come from the caller where the API takes them, otherwise from the injected ``clock``.
@@ -17,6 +18,7 @@ import structlog
 
 from sync_daemon.store import cursors, queries, runs
 from sync_daemon.store.engine import create_store_engine, read_connection, write_transaction
+from sync_daemon.store.handoffs_api import HandoffStoreMixin
 from sync_daemon.store.migrate import current_revision, upgrade_to_head
 from sync_daemon.store.models import RECORD_KINDS
 from sync_daemon.store.outbox_api import OutboxStoreMixin
@@ -41,8 +43,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PushStoreMixin, OutboxStoreMixin, PlanStoreMixin):
-    """Accounts, contacts, cursors, runs, pushed values, record errors, the outbox and plans in one database."""
+class Store(PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin):
+    """Accounts, contacts, cursors, runs, pushed values, record errors, the outbox, plans and handoffs in one DB."""
 
     def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], datetime] = utc_now) -> None:
         """Create the engine (no connection yet); ``clock`` stamps rows when no time is passed."""
