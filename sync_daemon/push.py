@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -22,6 +21,7 @@ from connectors.base import OBJECT_KINDS, RecordUpdate
 from sync_daemon.domain.budget import BudgetPolicy, Priority, calls_available, field_priority
 from sync_daemon.domain.diff import DesiredRecord, FieldChange, Plan, plan_changes
 from sync_daemon.domain.safety import SafetyPolicy, SafetyVerdict, check
+from sync_daemon.store.pushed import to_json_value
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -134,14 +134,6 @@ def build_plan(
     return planned.plan_parts, planned.account_of
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, tuple | set | frozenset):
-        return sorted(str(v) for v in value)
-    return value
-
-
 @dataclass
 class _Context:
     """What the write phase needs, in one place."""
@@ -166,7 +158,7 @@ def _record(ctx: _Context, kind: ObjectKind, updates: Mapping[str, RecordUpdate]
     crm, store, result = ctx.client.crm, ctx.store, ctx.result
     ok = [r.id for r in results if r.ok]
     failed = [r for r in results if not r.ok]
-    writes = [(rid, name, _json_value(value)) for rid in ok for name, value in updates[rid].fields.items()]
+    writes = [(rid, name, to_json_value(value)) for rid in ok for name, value in updates[rid].fields.items()]
     with store.transaction() as conn:
         store.record_written(crm, kind, writes, ctx.run_id, conn=conn)
         store.merge_fields(crm, kind, _by_record(writes), conn=conn)
