@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar, cast
@@ -363,8 +363,3 @@ def sandbox(crm: str, accounts: int, contacts: int, env_file: Path | None, for_s
 def now_utc() -> datetime:
     """The wall clock, in one place so commands share it."""
     return datetime.now(UTC)
-
-
-def overlap(settings: AppSettings) -> timedelta:
-    """The incremental-pull overlap window from settings."""
-    return timedelta(seconds=settings.sync.overlap_seconds)

@@ -21,11 +21,8 @@ import structlog
 
 from connectors.base import (
     OBJECT_KINDS,
-    AccessDeniedError,
-    AuthError,
     BudgetExhaustedError,
     ConnectorError,
-    ProtocolError,
     RetriableError,
     Writer,
 )
@@ -50,7 +47,6 @@ log = structlog.get_logger(__name__)
 
 # What a connector failure means for the run: partial runs resume next cycle; failed ones need a person.
 _PARTIAL: tuple[type[ConnectorError], ...] = (BudgetExhaustedError, RetriableError)
-_FAILED: tuple[type[ConnectorError], ...] = (AuthError, AccessDeniedError, ProtocolError)
 PARK_WHEN_UNKNOWN = timedelta(minutes=30)
 # The most calls one outbox intent takes (a lookup by key, then the write): the drain stops short of the reserve.
 INTENT_CALLS = 2
