@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 NOTE = "note"
 AUDIENCE = "audience"
+HANDOFF_NOTE_PRIORITY = 20  # drained after assessment sends (lower goes first): a note a cycle late harms least
 
 
 def note_payload(account_id: str, title: str, body: str) -> dict[str, object]:

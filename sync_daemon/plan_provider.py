@@ -10,13 +10,14 @@ It is the one place that joins the pure plan domain to the store; the evaluation
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sync_daemon.domain.calendar import WorkCalendar
 from sync_daemon.domain.completion import CompletionRules, seen_rows
 from sync_daemon.domain.diff import DesiredRecord
 from sync_daemon.domain.plan_fields import declared, plan_start, plan_values
-from sync_daemon.domain.plans import PlanEvaluator
+from sync_daemon.domain.plans import PlanEvaluation, PlanEvaluator
 from sync_daemon.store.plan_tasks import done_dates
 from sync_daemon.store.plans import EvaluationRow, NewPlan, PlanRow
 
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
     from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.config.plan_models import PlanTemplate
     from sync_daemon.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatedPlan:
+    """A stored plan and its evaluation as of the cycle's day."""
+
+    plan: PlanRow
+    evaluation: PlanEvaluation
 
 
 class PlanProvider:
@@ -64,21 +73,30 @@ class PlanProvider:
 
         The segment rules may change their mind mid-onboarding (a contract grows); choosing again is a restart's
         business. A plan whose template was since removed gets the chosen one.
+        A restarted plan (cycle 2 on, from the at-risk path) also keeps its own start: the restart's day.
         """
         out = {}
         for aid, (template, start) in chosen.items():
             plan = running.get(aid)
             kept = self._plans.templates.get(plan.template_id) if plan is not None else None
-            out[aid] = (kept or template, start)
+            restarted = plan is not None and plan.cycle > 1
+            out[aid] = (kept or template, plan.start_date if restarted and plan is not None else start)
         return out
 
     def desired(self, kind: ObjectKind, rows: Sequence[Mapping[str, object]]) -> Iterable[DesiredRecord]:
         """The plan fields of each account of the chunk that has a plan."""
         if kind != "accounts":
             return []
+        return [
+            DesiredRecord("accounts", aid, declared(plan_values(ev.evaluation), self._push))
+            for aid, ev in self.evaluate(rows).items()
+        ]
+
+    def evaluate(self, rows: Sequence[Mapping[str, object]]) -> dict[str, EvaluatedPlan]:
+        """Start, record and evaluate the plans of a chunk of account rows; by account id (those with a plan)."""
         chosen = self._choose(rows)
         if not chosen:
-            return []
+            return {}
         crm, store = self._crm, self._store
         running = store.plans_for(crm, chosen)
         new = [NewPlan(aid, t.id, t.revision, start) for aid, (t, start) in self._sticky(chosen, running).items()]
@@ -92,11 +110,10 @@ class PlanProvider:
         ]
         store.record_completions(crm, seen, self._today, self._now, accounts=list(stored))
         completions = store.completions_for(crm, stored)
-        out, evaluations = [], []
+        out: dict[str, EvaluatedPlan] = {}
         for aid, plan in stored.items():
             done = done_dates(completions.get(aid, {}))
-            ev = self._evaluators[plan.template_id].evaluate(plan.start_date, done, self._today)
-            evaluations.append(EvaluationRow.of(aid, ev))
-            out.append(DesiredRecord("accounts", aid, declared(plan_values(ev), self._push)))
-        store.save_evaluations(crm, evaluations, self._now)
+            evaluation = self._evaluators[plan.template_id].evaluate(plan.start_date, done, self._today)
+            out[aid] = EvaluatedPlan(plan, evaluation)
+        store.save_evaluations(crm, [EvaluationRow.of(aid, ev.evaluation) for aid, ev in out.items()], self._now)
         return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import structlog
 
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 BATCH_CALL_SIZE = {"salesforce": 200, "hubspot": 100}
+
+
+@runtime_checkable
+class Committing(Protocol):
+    """A provider with side effects of its own (a handoff and its note), taken only once writing may start."""
+
+    def commit(self) -> object:
+        """Act on what :meth:`desired` decided; called once per cycle, after the safety valve, never in a dry run."""
+        ...
 
 
 class DesiredStateProvider(Protocol):
@@ -225,6 +234,9 @@ def push(
     if result.stopped is not None:
         log.warning("sync.safety_valve", **result.stopped.as_dict())
         return result
+    for provider in providers:
+        if isinstance(provider, Committing):
+            provider.commit()
     ctx = _Context(client, store, run_id, options, result, account_of)
     _write_within_budget(ctx, by_kind)
     return result

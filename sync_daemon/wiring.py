@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from connectors.base import Connector
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.plan_loader import PlanSet
+    from sync_daemon.handoff_provider import HandoffSetup
     from sync_daemon.settings import AppSettings, HubSpotSettings, SalesforceSettings
 
 
@@ -151,3 +152,36 @@ def load_plan_set(settings: AppSettings, mapping: MappingFile) -> PlanSet | None
     if not (directory / "plans.yaml").exists():
         return None
     return load_plans(directory, known_account_fields(mapping))
+
+
+def load_handoff_setup(settings: AppSettings, mapping: MappingFile, plans: PlanSet | None) -> HandoffSetup | None:
+    """The validated handoff policy and note template, or ``None`` without a handoff.yaml; ConfigError if broken.
+
+    Both files are checked in full before any CRM call, the policy against the mapping and the plan templates.
+    """
+    from sync_daemon.config.errors import ConfigError, Problem  # noqa: PLC0415
+    from sync_daemon.config.handoff_loader import HANDOFF_FILE, load_handoff, plan_ids  # noqa: PLC0415
+    from sync_daemon.config.note_template import NOTE_TEMPLATE_FILE, load_note_template  # noqa: PLC0415
+    from sync_daemon.config.plan_loader import known_account_fields  # noqa: PLC0415
+    from sync_daemon.handoff_provider import HandoffSetup  # noqa: PLC0415
+
+    path = config_path(settings, HANDOFF_FILE)
+    if not path.exists():
+        return None
+    tasks, phases = plan_ids(plans) if plans is not None else (None, None)
+    templates = frozenset(plans.templates) if plans is not None else None
+    problems: list[Problem] = []
+    try:
+        policy = load_handoff(path, known_account_fields(mapping), task_ids=tasks, phase_ids=phases,
+                              template_ids=templates)  # fmt: skip
+    except ConfigError as exc:
+        problems += exc.problems
+    try:
+        note = load_note_template(config_path(settings, NOTE_TEMPLATE_FILE))
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        raise ConfigError(problems)
+    name = policy.at_risk.restart_template
+    restart = plans.templates.get(name) if plans is not None and name is not None else None
+    return HandoffSetup(policy, note, restart)

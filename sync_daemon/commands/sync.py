@@ -13,18 +13,20 @@ from sync_daemon.domain.budget import BudgetPolicy
 from sync_daemon.domain.personas import PersonaClassifier
 from sync_daemon.domain.safety import SafetyPolicy
 from sync_daemon.engine import CycleOptions, CycleResult, PushSetup, run_cycle
+from sync_daemon.handoff_provider import HandoffProvider
 from sync_daemon.plan_provider import PlanProvider
 from sync_daemon.progress import make_progress
 from sync_daemon.push import DesiredStateProvider, PersonaProvider, PushOptions
 from sync_daemon.render import change_to_json, cycle_table, cycle_to_json, plan_table, plan_totals
 from sync_daemon.store import Store
-from sync_daemon.wiring import build_connector, load_plan_set, plans_directory
+from sync_daemon.wiring import build_connector, load_handoff_setup, load_plan_set, plans_directory
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.plan_loader import PlanSet
+    from sync_daemon.handoff_provider import HandoffSetup
     from sync_daemon.settings import AppSettings
 
 
@@ -40,8 +42,14 @@ def push_setup(
     store: Store | None = None,
     crm: str | None = None,
     now: datetime | None = None,
+    handoff: HandoffSetup | None = None,
+    dry_run: bool = False,
 ) -> PushSetup:
-    """The push phase as the settings configure it: onboarding plans (when configured) and contacts' personas."""
+    """The push phase as the settings configure it: plans and handoff (when configured), contacts' personas.
+
+    With a handoff policy the handoff provider runs the plans itself (it decides on the evaluated plan), so
+    it replaces the plan provider rather than joining it.
+    """
     s = settings.sync
     options = PushOptions(
         force=force,
@@ -49,9 +57,14 @@ def push_setup(
         budget=BudgetPolicy(reserve_share=s.api_reserve_share),
     )
     providers: list[DesiredStateProvider] = [PersonaProvider(mapping)]
-    if plans is not None and store is not None and crm is not None:
+    if store is not None and crm is not None:
         when = now or datetime.now(UTC)
-        providers.insert(0, PlanProvider(plans, mapping, store, crm=crm, today=when.date(), now=when))
+        planner = PlanProvider(plans, mapping, store, crm=crm, today=when.date(), now=when) if plans else None
+        if handoff is not None:
+            providers.insert(0, HandoffProvider(handoff, planner, mapping, store, crm=crm, today=when.date(), now=when,
+                                                dry_run=dry_run))  # fmt: skip
+        elif planner is not None:
+            providers.insert(0, planner)
     return PushSetup(mapping, providers, options)
 
 
@@ -79,6 +92,7 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
     log.info("sync.config", mapping=str(mapping_path), plans=str(plans_directory(settings)))
     mapping = load_mapping(mapping_path)
     plans = load_plan_set(settings, mapping)  # a broken template stops here, before any CRM call
+    handoff = load_handoff_setup(settings, mapping, plans)  # so does a broken policy or note template
     classifier = PersonaClassifier.from_rules(mapping.personas)
     store = Store.open(settings.sync.database_url)
     connector = build_connector(settings, mapping, sleep=time.sleep)
@@ -94,7 +108,16 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
             clock=lambda: datetime.now(UTC),
             classifier=classifier,
             progress=progress,
-            push_setup=push_setup(settings, mapping, force=force, plans=plans, store=store, crm=mapping.crm),
+            push_setup=push_setup(
+                settings,
+                mapping,
+                force=force,
+                plans=plans,
+                store=store,
+                crm=mapping.crm,
+                handoff=handoff,
+                dry_run=dry_run,
+            ),
         )
     finally:
         progress.close()

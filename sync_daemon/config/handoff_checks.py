@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 _STATUSES = ("adoption", "statuses")
 _GATES = ("handoff", "gates")
 _FIELD_DEFAULTS = {"window_from": "close_date", "override_field": "handoff_override"}
+_RESTART_DEFAULT = "retention"
 
 
 class HandoffChecker(PlanChecker):
@@ -35,11 +36,13 @@ class HandoffChecker(PlanChecker):
         known_fields: Collection[str],
         task_ids: Collection[str] | None = None,
         phase_ids: Collection[str] | None = None,
+        template_ids: Collection[str] | None = None,
     ) -> None:
         """Hold the document, the fields the mapping pulls and the plan ids to check against."""
         super().__init__(doc, known_fields)
         self.task_ids = None if task_ids is None else frozenset(task_ids)
         self.phase_ids = None if phase_ids is None else frozenset(phase_ids)
+        self.template_ids = None if template_ids is None else frozenset(template_ids)
 
     def policy(self) -> None:
         """Every rule of the handoff policy file."""
@@ -50,6 +53,7 @@ class HandoffChecker(PlanChecker):
         self._kpis()
         self._csm_fields()
         self._rule_fields()
+        self._restart_template()
 
     def _statuses(self) -> list[str]:
         """Unique names; the first status has no condition (accounts start there), every other one has one."""
@@ -141,6 +145,20 @@ class HandoffChecker(PlanChecker):
             hint = did_you_mean(name, self.known_fields) or "map it in accounts.pull of the mapping file"
             where = ("handoff", key) if explicit else ("handoff",) if isinstance(rules, dict) else ()
             self.at(where, f"handoff.{key} '{name}'{said} is not a field the mapping pulls", hint)
+
+    def _restart_template(self) -> None:
+        """The at-risk restart's template must be one of the plan folder's (the default too: ``retention``)."""
+        path = get(self.data, "at_risk")
+        explicit = isinstance(path, dict) and "restart_template" in path
+        name = get(path, "restart_template") if explicit else _RESTART_DEFAULT
+        if self.template_ids is None or not isinstance(name, str) or name in self.template_ids:
+            return
+        said = "" if explicit else " (the default)"
+        hint = did_you_mean(name, self.template_ids) or (
+            f"add config/plans/{name}.yaml (the shipped retention.yaml is one), or set at_risk.restart_template: null"
+        )
+        where = ("at_risk", "restart_template") if explicit else ("at_risk",) if isinstance(path, dict) else ()
+        self.at(where, f"at_risk.restart_template '{name}'{said} is not a plan template", hint)
 
 
 def _quoted(name: object) -> str:

@@ -46,16 +46,18 @@ def load_handoff(
     *,
     task_ids: Collection[str] | None = None,
     phase_ids: Collection[str] | None = None,
+    template_ids: Collection[str] | None = None,
 ) -> HandoffPolicy:
     """Load and fully validate the policy; raise :class:`ConfigError` listing every problem.
 
     ``task_ids`` / ``phase_ids``: those of the loaded plan templates (see :func:`plan_ids`); when
-    ``None``, the plan gate's ids are not checked.
+    ``None``, the plan gate's ids are not checked. ``template_ids``: the plan folder's templates, for the
+    at-risk restart's template (``None``: not checked).
     """
     doc = read_yaml(path)
     if doc.data is None:
         raise ConfigError([Problem(doc.file, None, None, "the file is empty", "see the shipped config/handoff.yaml")])
-    checker = HandoffChecker(doc, known_fields, task_ids, phase_ids)
+    checker = HandoffChecker(doc, known_fields, task_ids, phase_ids, template_ids)
     checker.policy()
     policy, found = validate_document(doc, HandoffPolicy)
     # The checker words unknown keys inside conditions with a suggestion: keep its version only.
@@ -76,8 +78,9 @@ def plan_ids(plan_set: PlanSet) -> tuple[frozenset[str], frozenset[str]]:
 def validate_handoff(path: Path, mapping: MappingFile, plan_set: PlanSet | None = None) -> list[Problem]:
     """Every problem of the policy file against ``mapping`` (and the plans, if given); none when valid."""
     tasks, phases = plan_ids(plan_set) if plan_set is not None else (None, None)
+    templates = frozenset(plan_set.templates) if plan_set is not None else None
     try:
-        load_handoff(path, known_account_fields(mapping), task_ids=tasks, phase_ids=phases)
+        load_handoff(path, known_account_fields(mapping), task_ids=tasks, phase_ids=phases, template_ids=templates)
     except ConfigError as exc:
         return list(exc.problems)
     return []

@@ -24,12 +24,15 @@ __all__ = [
     "AdoptionGate",
     "AdoptionPolicy",
     "AdoptionStatus",
+    "AtRiskPath",
     "CsmGate",
     "Gates",
     "HandoffPolicy",
     "HandoffRules",
     "KpiThreshold",
+    "NoteSettings",
     "PlanGate",
+    "StatusLabels",
 ]
 
 
@@ -132,6 +135,41 @@ class HandoffRules(_Strict):
     gates: Gates = Field(default_factory=Gates)
 
 
+class StatusLabels(_Strict):
+    """What the CRM's handoff status field shows for each outcome (its picklist values)."""
+
+    onboarding: str = Field(default="Not ready", min_length=1, max_length=80)
+    on_hold: str = Field(default="On hold", min_length=1, max_length=80, description="Onboarding, held by a person.")
+    ready: str = Field(default="Ready", min_length=1, max_length=80)
+    handed_off: str = Field(default="Handed off", min_length=1, max_length=80)
+    at_risk: str = Field(default="At risk", min_length=1, max_length=80)
+
+
+class AtRiskPath(_Strict):
+    """What happens to an account past the window without adoption: a restart from a retention template."""
+
+    restart_template: Identifier | None = Field(
+        default="retention",
+        description="The plan template a restart starts (a file of config/plans/); null: no restart path.",
+    )
+    automatic: bool = Field(
+        default=False,
+        description="Restart as soon as an account is at risk; false: a person runs `sync-daemon handoff restart`.",
+    )
+
+
+class NoteSettings(_Strict):
+    """The handoff note: its title and the personas the buying committee should cover."""
+
+    title: str = Field(
+        default="Handoff to Customer Success", min_length=1, max_length=120, description="The account name follows."
+    )
+    expected_personas: list[Identifier] = Field(
+        default_factory=lambda: ["decision_maker", "champion", "end_user"],
+        description="Personas the CSM should know someone in; the note lists those nobody covers as a risk.",
+    )
+
+
 class HandoffPolicy(_Strict):
     """``config/handoff.yaml``: adoption statuses and handoff readiness."""
 
@@ -141,6 +179,9 @@ class HandoffPolicy(_Strict):
     revision: int = Field(ge=1, description="Bump when you change the policy; every decision records it.")
     adoption: AdoptionPolicy
     handoff: HandoffRules = Field(default_factory=HandoffRules)
+    status_labels: StatusLabels = Field(default_factory=StatusLabels)
+    at_risk: AtRiskPath = Field(default_factory=AtRiskPath)
+    note: NoteSettings = Field(default_factory=NoteSettings)
 
 
 Override = Literal["force", "hold"]

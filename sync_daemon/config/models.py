@@ -42,6 +42,12 @@ class PushField(_Strict):
         default="overwrite",
         description="overwrite (default): the daemon's value wins; keep: leave the person's edit.",
     )
+    max_length: int | None = Field(
+        default=None,
+        ge=100,
+        le=1_000_000,
+        description="The field's length in characters, for long text the daemon trims to fit (e.g. the handoff note).",
+    )
 
 
 class LinkBySalesforceField(_Strict):

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from sync_daemon.domain.adoption import AdoptionResult
     from sync_daemon.domain.plans import PlanEvaluation, TaskEvaluation
 
-__all__ = ["SHORT_MAX", "GateResult", "HandoffDecision", "Outcome", "decide", "read_override"]
+__all__ = ["SHORT_MAX", "GateResult", "HandoffDecision", "Outcome", "decide", "read_override", "sale_date"]
 
 Outcome = Literal["onboarding", "ready", "handed_off", "at_risk"]
 SHORT_MAX = 255
@@ -86,10 +86,15 @@ def decide(
     adoption: AdoptionResult,
     handed_off_on: date | None,
     today: date,
+    restarted_on: date | None = None,
 ) -> HandoffDecision:
-    """Decide the account's handoff outcome as of ``today``, with the evidence of every gate."""
+    """Decide the account's handoff outcome as of ``today``, with the evidence of every gate.
+
+    ``restarted_on``: the day a restarted onboarding cycle began; its window runs from then, not from the sale
+    (else a restart from the retention path would be at risk again on its first day).
+    """
     rules = policy.handoff
-    sale = _sale_date(fields.get(rules.window_from), plan)
+    sale = restarted_on or sale_date(fields.get(rules.window_from), plan)
     days = None if sale is None else (today - sale).days
     window_ends = None if sale is None else sale + timedelta(days=rules.window_days)
     override, override_note = read_override(fields.get(rules.override_field))
@@ -98,7 +103,8 @@ def decide(
         policy, gates, adoption=adoption, override=override, days=days, handed_off_on=handed_off_on
     )
     if outcome == "at_risk" and window_ends is not None:
-        reason = f"{reason} (the window ended {window_ends.isoformat()})"
+        since = f" from the restart on {restarted_on.isoformat()}" if restarted_on else ""
+        reason = f"{reason} (the window{since} ended {window_ends.isoformat()})"
     if override_note:
         reason = f"{reason}; {override_note}"
     day = "" if days is None else f" · day {days}/{rules.window_days}"
@@ -117,7 +123,7 @@ def read_override(raw: object) -> tuple[Override | None, str | None]:
     return None, f"override '{str(raw).strip()}' ignored: it must be force or hold"
 
 
-def _sale_date(raw: object, plan: PlanEvaluation | None) -> date | None:
+def sale_date(raw: object, plan: PlanEvaluation | None) -> date | None:
     """The sale date from the account field; the plan's start when the field is empty or unreadable."""
     try:
         value = normalize(raw, "date")

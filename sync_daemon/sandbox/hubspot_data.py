@@ -260,7 +260,8 @@ _CATALOGUE = {
         onboarding_overdue_tasks number; onboarding_slip_days number;
         onboarding_waiting_on_customer number; onboarding_next_task_due date;
         onboarding_projected_go_live date; handoff_date date;
-        onboarding_plan_summary string textarea""",
+        onboarding_plan_summary string textarea; days_to_onboard number;
+        handoff_evidence string textarea; at_risk_reason string textarea; handoff_note_text string textarea""",
     "contacts": """
         firstname string; lastname string; email string text unique;
         phone string phonenumber; jobtitle string; hs_buying_role enumeration checkbox;

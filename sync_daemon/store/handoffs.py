@@ -85,6 +85,8 @@ class HandoffRow:
     handed_off_on: date | None
     note_key: str | None
     at_risk_reason: str | None
+    note_text: str | None = None
+    restarted_on: date | None = None
 
 
 def read_adoption(conn: Connection, crm: str, account_ids: Iterable[str]) -> dict[str, dict[str, date]]:
@@ -145,7 +147,15 @@ def save_decisions(conn: Connection, crm: str, rows: Iterable[DecisionRow], now:
 
 
 def record_handoff(
-    conn: Connection, crm: str, account_id: str, cycle: int, *, handed_off_on: date, note_key: str, now: datetime
+    conn: Connection,
+    crm: str,
+    account_id: str,
+    cycle: int,
+    *,
+    handed_off_on: date,
+    note_key: str,
+    now: datetime,
+    note_text: str | None = None,
 ) -> bool:
     """Hand the cycle off, once: True when this call did it, False when it was already handed off.
 
@@ -153,13 +163,31 @@ def record_handoff(
     transaction). The conditional UPDATE is the guard, so a concurrent second caller finds nothing to update.
     """
     key = and_(_H.c.crm == crm, _H.c.account_id == account_id, _H.c.cycle == cycle)
-    values = {"handed_off_on": handed_off_on, "note_key": note_key, "outcome": "handed_off", "decided_at": now}
+    values = {"handed_off_on": handed_off_on, "note_key": note_key, "note_text": note_text, "outcome": "handed_off",
+              "decided_at": now}  # fmt: skip
     done = conn.execute(update(_H).where(key, _H.c.handed_off_on.is_(None)).values(values))
     if done.rowcount == 1:
         return True
     if conn.execute(select(_H.c.cycle).where(key)).first() is None:
         raise LookupError(f"account {account_id!r} has no handoff decision for cycle {cycle} on {crm}; save it first")
     return False
+
+
+def mark_restarted(conn: Connection, crm: str, account_id: str, cycle: int, on: date) -> bool:
+    """Record on an at-risk cycle that it was restarted on ``on``; False when it is not at risk or already was."""
+    key = and_(_H.c.crm == crm, _H.c.account_id == account_id, _H.c.cycle == cycle)
+    done = conn.execute(
+        update(_H)
+        .where(key, _H.c.outcome == "at_risk", _H.c.restarted_on.is_(None), _H.c.handed_off_on.is_(None))
+        .values(restarted_on=on)
+    )
+    return done.rowcount == 1
+
+
+def history(conn: Connection, crm: str, account_id: str) -> list[HandoffRow]:
+    """Every cycle's decision row of one account, oldest cycle first (``handoff show``)."""
+    query = select(_H).where(_H.c.crm == crm, _H.c.account_id == account_id).order_by(_H.c.cycle)
+    return [_as_handoff(row) for row in conn.execute(query)]
 
 
 def list_handoffs(conn: Connection, crm: str, outcome: str | None, limit: int) -> list[HandoffRow]:
@@ -187,7 +215,7 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 def _decision_values(crm: str, row: DecisionRow, now: datetime) -> dict[str, Any]:
     values = {name: getattr(row, name) for name in DecisionRow.__slots__}
-    values.update(crm=crm, decided_at=now, handed_off_on=None, note_key=None)
+    values.update(crm=crm, decided_at=now, handed_off_on=None, note_key=None, note_text=None, restarted_on=None)
     return values
 
 

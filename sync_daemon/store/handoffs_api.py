@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from sync_daemon.store import handoffs
+from sync_daemon.store import handoffs, plans
 from sync_daemon.store.engine import joined_or_new, read_connection, write_transaction
 from sync_daemon.store.types import to_utc
 
@@ -23,8 +23,20 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from sync_daemon.store.handoffs import DecisionRow, HandoffRow, Reached
+    from sync_daemon.store.plans import NewPlan
 
 log = structlog.get_logger(__name__)
+
+
+class _NotRestartedError(Exception):
+    """Rolls a restart back: the cycle is not at risk, was restarted already, or the plan is on another cycle."""
+
+
+def _restart_in(conn: Connection, crm: str, plan: NewPlan, cycle: int, now: datetime) -> None:
+    if not handoffs.mark_restarted(conn, crm, plan.account_id, cycle, plan.start_date):
+        raise _NotRestartedError
+    if not plans.restart_plan(conn, crm, plan, from_cycle=cycle, now=now):
+        raise _NotRestartedError
 
 
 class HandoffStoreMixin:
@@ -70,6 +82,7 @@ class HandoffStoreMixin:
         handed_off_on: date,
         note_key: str,
         now: datetime,
+        note_text: str | None = None,
     ) -> bool:
         """Hand the cycle off in ``conn``'s transaction; False (nothing changed) when it already was.
 
@@ -77,10 +90,29 @@ class HandoffStoreMixin:
         """
         with joined_or_new(self._engine, conn) as active:
             done = handoffs.record_handoff(active, crm, account_id, cycle, handed_off_on=handed_off_on,
-                                           note_key=note_key, now=to_utc(now))  # fmt: skip
+                                           note_key=note_key, now=to_utc(now), note_text=note_text)  # fmt: skip
         log.info("handoffs.handed_off" if done else "handoffs.already_handed_off", crm=crm, account_id=account_id,
                  cycle=cycle, handed_off_on=handed_off_on.isoformat())  # fmt: skip
         return done
+
+    def restart(self, crm: str, plan: NewPlan, *, cycle: int, now: datetime) -> bool:
+        """Restart an at-risk cycle: mark it restarted and start the plan's next cycle from ``plan``, together.
+
+        False (nothing changed) when that cycle is not at risk, was already restarted or is no longer current.
+        """
+        try:
+            with write_transaction(self._engine) as conn:
+                _restart_in(conn, crm, plan, cycle, to_utc(now))
+        except _NotRestartedError:
+            return False
+        log.info("handoffs.restarted", crm=crm, account_id=plan.account_id, cycle=cycle + 1,
+                 template=plan.template_id, start=plan.start_date.isoformat())  # fmt: skip
+        return True
+
+    def handoff_history(self, crm: str, account_id: str) -> list[HandoffRow]:
+        """Every onboarding cycle's decision of one account, oldest first."""
+        with read_connection(self._engine) as conn:
+            return handoffs.history(conn, crm, account_id)
 
     def list_handoffs(self, crm: str, outcome: str | None = None, limit: int = 100) -> list[HandoffRow]:
         """Current-cycle decisions of ``crm``, optionally of one outcome, by account id."""

@@ -260,7 +260,9 @@ class Handoff(Base):
     """The latest handoff decision of one account's onboarding cycle, with its evidence, and the handoff itself.
 
     The primary key makes the handoff happen once per account and cycle: ``handed_off_on`` is set by one
-    conditional UPDATE (only while it is null), together with ``note_key``, the outbox key of the handoff note.
+    conditional UPDATE (only while it is null), together with ``note_key``, the outbox key of the handoff note,
+    and ``note_text``, the note as sent (the account's long-text field keeps showing that text). An at-risk
+    cycle that was restarted keeps its row, with ``restarted_on``; the restart is the plan's next cycle.
     """
 
     __tablename__ = "handoffs"
@@ -278,6 +280,8 @@ class Handoff(Base):
     handed_off_on: Mapped[date | None] = mapped_column(Date(), nullable=True)
     note_key: Mapped[str | None] = mapped_column(Text(), nullable=True)
     at_risk_reason: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    note_text: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    restarted_on: Mapped[date | None] = mapped_column(Date(), nullable=True)
 
 
 RECORD_KINDS = ("accounts", "contacts")

@@ -162,6 +162,19 @@ def current_cycle(conn: Connection, crm: str, account_id: str) -> int:
     return int(cycle)
 
 
+def restart_plan(conn: Connection, crm: str, plan: NewPlan, *, from_cycle: int, now: datetime) -> bool:
+    """Start the plan's next cycle from ``plan`` (a retention template, today); False when the cycle moved on.
+
+    Guarded by ``from_cycle``: two restarts of the same cycle (a retry, a second replica) make one new cycle.
+    The new cycle has no completions (they are kept per cycle) and no evaluation yet.
+    """
+    values: dict[str, Any] = dict.fromkeys((*_EVALUATED, "evaluated_at"))
+    values.update(template_id=plan.template_id, template_revision=plan.template_revision, start_date=plan.start_date,
+                  started_at=now, status="active", cycle=from_cycle + 1)  # fmt: skip
+    key = (_T.c.crm == crm, _T.c.account_id == plan.account_id, _T.c.cycle == from_cycle)
+    return conn.execute(update(_T).where(*key).values(values)).rowcount == 1
+
+
 def _by_key() -> Update:
     """An UPDATE of one plan by its key, for executemany with ``b_crm``/``b_account_id`` parameters."""
     return update(_T).where(_T.c.crm == bindparam("b_crm"), _T.c.account_id == bindparam("b_account_id"))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, null, select
 
 from sync_daemon.store.models import record_table
+from sync_daemon.store.sql import chunks
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -58,6 +59,22 @@ def stream_records(
     with conn.execute(query.execution_options(yield_per=batch)) as result:
         for row in result:
             yield _as_dict(row)
+
+
+def contacts_by_account(conn: Connection, crm: str, account_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The live contacts of each account (accounts without one are left out), by account then contact id."""
+    table = record_table("contacts")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for chunk in chunks(account_ids):
+        query = (
+            _record_select(table)
+            .where(table.c.crm == crm, table.c.account_id.in_(chunk), table.c.deleted.is_(False))
+            .order_by(table.c.account_id, table.c.id)
+        )
+        for row in conn.execute(query):
+            record = _as_dict(row)
+            found.setdefault(record["account_id"], []).append(record)
+    return found
 
 
 def count_personas(conn: Connection, crm: str, account_id: str) -> dict[str, int]:

@@ -28,7 +28,7 @@ from sync_daemon.store.push_api import PushStoreMixin
 from sync_daemon.store.types import to_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
     from sqlalchemy import Engine
 
@@ -169,6 +169,11 @@ class Store(PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin)
         """
         with read_connection(self._engine) as conn:
             yield from queries.stream_records(conn, kind, crm, batch=batch, include_deleted=include_deleted)
+
+    def contacts_of(self, crm: str, account_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """The live contacts of each account (same keys as :meth:`get_record`); accounts with none are left out."""
+        with read_connection(self._engine) as conn:
+            return queries.contacts_by_account(conn, crm, sorted(set(account_ids)))
 
     def personas_by_account(self, crm: str, account_id: str) -> dict[str, int]:
         """Count an account's live contacts per persona (contacts without one are left out)."""

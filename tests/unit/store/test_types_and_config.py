@@ -65,7 +65,7 @@ def test_the_migrations_ship_inside_the_package() -> None:
     location = Path(alembic_config().get_main_option("script_location") or "")
     assert location == MIGRATIONS_DIR
     assert (location / "env.py").is_file()
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_constraint_names_follow_the_convention() -> None:
