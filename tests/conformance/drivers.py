@@ -73,8 +73,8 @@ class Driver:
         return load_mapping(shipped(f"mappings/{self.crm}.yaml"))
 
     def crm_field(self, kind: ObjectKind, name: str) -> str:
-        """The CRM's name of the canonical push field ``name``."""
-        return self.mapping.push_fields(kind)[name].field
+        """The CRM's name of the canonical field ``name`` (pulled, KPI or pushed)."""
+        return self.mapping.pulled_fields(kind)[name]
 
     def value(self, kind: ObjectKind, record_id: str, name: str) -> object:
         """What the CRM holds in the push field ``name`` of a record (its own wire form)."""
