@@ -153,9 +153,14 @@ class HandoffProvider:
     # -- deciding ----------------------------------------------------------------------------------------
 
     def _in_play(self, fields: Mapping[str, object], evaluated: EvaluatedPlan | None) -> bool:
-        if self._plans is not None:
-            return evaluated is not None
-        return sale_date(fields.get(self._policy.handoff.window_from), None) is not None
+        """In onboarding: a plan (or, without plans, a sale date), and not sold before the policy's ``sold_from``."""
+        if self._plans is not None and evaluated is None:
+            return False
+        sale = sale_date(fields.get(self._policy.handoff.window_from), evaluated.evaluation if evaluated else None)
+        if sale is None:
+            return self._plans is not None
+        sold_from = self._policy.handoff.sold_from
+        return sold_from is None or sale >= sold_from
 
     def _decide(
         self, rows: Sequence[Mapping[str, object]], evaluated: Mapping[str, EvaluatedPlan]

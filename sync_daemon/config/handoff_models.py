@@ -14,6 +14,7 @@ form (:mod:`sync_daemon.config.plan_models`), evaluated and explained by
 
 from __future__ import annotations
 
+from datetime import date  # noqa: TC003 - pydantic reads field types at runtime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +132,10 @@ class HandoffRules(_Strict):
     )
     override_field: Identifier = Field(
         default="handoff_override", description="Account field a person sets to force or hold (any case)."
+    )
+    sold_from: date | None = Field(
+        default=None,
+        description="Optional: accounts sold before this day went to CS before the daemon ran; it leaves them alone.",
     )
     gates: Gates = Field(default_factory=Gates)
 

@@ -123,3 +123,23 @@ def test_a_note_that_cannot_render_leaves_the_account_ready_until_fixed(driver: 
     assert run(driver, store, broken, plans).ok
     assert store.handoffs_for(driver.crm, [aid])[aid].outcome == "handed_off"
     assert notes_with_key(driver, aid, note_key(driver.crm, aid, 1)) == 1
+
+
+def test_accounts_sold_before_sold_from_are_left_alone(driver: Driver, store: Store) -> None:
+    """A first deploy sets sold_from: a ready account sold before it gets no decision and no note; one after does."""
+    plans = plan_set(driver)
+    setup = shipped_setup(driver, plans)
+    old, new = accounts(driver, 2)
+    today = day(driver)
+    fresh_account(driver, old, today - timedelta(days=10), onboarding_steps="first_value", **ADOPTED)
+    fresh_account(driver, new, today, onboarding_steps="first_value", **ADOPTED)
+    data = setup.policy.model_dump(by_alias=True, exclude_none=True)
+    data["handoff"]["sold_from"] = today.isoformat()
+    policy = type(setup.policy).model_validate(data)
+    driver.time.advance(DAY_S)
+    assert run(driver, store, HandoffSetup(policy, setup.template, setup.restart_template), plans).ok
+    rows = store.handoffs_for(driver.crm, [old, new])
+    assert set(rows) == {new}
+    assert rows[new].outcome == "handed_off"
+    assert notes_with_key(driver, old, note_key(driver.crm, old, 1)) == 0
+    assert driver.value("accounts", old, "handoff_status") in (None, "")

@@ -141,7 +141,7 @@ def test_an_empty_plan_gate_is_refused(tmp_path: Path) -> None:
     """A plan gate that names no task and no phase would never pass: say so."""
     assert _problems(tmp_path, "tasks: [first_value]", "tasks: []") == [
         (
-            "37: the plan gate names no task and no phase; "
+            "39: the plan gate names no task and no phase; "
             "list task ids (tasks: [go_live]) or phase ids (phases: [rollout]), or remove the plan gate"
         )
     ]
