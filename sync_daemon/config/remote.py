@@ -16,6 +16,7 @@ from sync_daemon.config.canonical import ACCOUNT_PULL, ACCOUNT_PUSH, CONTACT_PUL
 from sync_daemon.config.errors import Problem, closest, one_of, sort_problems
 from sync_daemon.config.models import LinkBySalesforceField, PushField
 from sync_daemon.config.yaml_positions import dotted
+from sync_daemon.domain.handoff_fields import DEFAULT_NOTE_FIELD_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.yaml_positions import PositionIndex, YamlPath
 
+TRIMMED_FIELDS = frozenset({"handoff_note_text"})  # long text the daemon fits to the field (default length below)
 KPI_TYPES: tuple[FieldType, ...] = (
     "number", "integer", "currency", "percent", "boolean", "date", "datetime", "string", "text",
     "picklist",
@@ -45,6 +47,7 @@ class _FieldUse:
     name: str
     accepted: tuple[FieldType, ...] | None  # None: any type will do (scope fields)
     written: bool = False
+    trimmed_to: int | None = None  # long text the daemon trims to this many characters
 
 
 def check_remote(
@@ -80,7 +83,9 @@ def _field_uses(mapping: MappingFile, kind: ObjectKind) -> Iterator[_FieldUse]:
     for name, value in obj.push.items():
         path = (kind, "push", name, "field") if isinstance(value, PushField) else (kind, "push", name)
         crm_field = value.field if isinstance(value, PushField) else value
-        yield _FieldUse(path, crm_field, _VOCAB[(kind, "push")].get(name), written=True)
+        limit = value.max_length if isinstance(value, PushField) else None
+        trimmed_to = limit or (DEFAULT_NOTE_FIELD_LENGTH if name in TRIMMED_FIELDS else None)
+        yield _FieldUse(path, crm_field, _VOCAB[(kind, "push")].get(name), written=True, trimmed_to=trimmed_to)
     for i, clause in enumerate(obj.scope):
         yield _FieldUse((kind, "scope", i, "field"), clause.field, None)
     link = getattr(obj, "link", None)
@@ -107,6 +112,12 @@ def _check(use: _FieldUse, schema: ObjectSchema, *, case_insensitive: bool) -> I
             f"which does not fit: it needs one of: {one_of(use.accepted)}"
         )
         yield message, None
+    if use.trimmed_to is not None and info.length and use.trimmed_to > info.length:
+        message = (
+            f"{label} trims '{info.name}' to {use.trimmed_to:,} characters, but the field holds {info.length:,}: "
+            "the CRM would refuse the longer texts"
+        )
+        yield message, f"set max_length: {info.length} on this push field"
     if use.written and not info.updateable:
         message = f"{label} writes '{info.name}', which the integration user cannot update"
         yield message, "grant edit access to the field, or map a writable one (not a formula)"

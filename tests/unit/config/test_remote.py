@@ -147,3 +147,20 @@ def test_shipped_salesforce_mapping_against_an_empty_org() -> None:
     problems = check_remote(mapping, empty, "salesforce.yaml", positions=positions)
     expected = sum(len(mapping.pulled_fields(k)) for k in ("accounts", "contacts")) + 2  # scope, link
     assert len(problems) == expected
+
+
+def _note_field(length: int) -> FieldInfo:
+    return FieldInfo(name="Note__c", type="text", crm_type="Textarea", updateable=True, length=length)
+
+
+def test_a_note_field_shorter_than_the_trim_length_is_reported(tmp_path: Path) -> None:
+    """The note's text is trimmed to max_length (default 32,768): a shorter CRM field would refuse it."""
+    text = edit(SALESFORCE, "health: Health__c", "health: Health__c\n    handoff_note_text: Note__c")
+    assert run(text, salesforce_schemas(a_note=_note_field(4000)), tmp_path) == [
+        (
+            "m.yaml:9:24: accounts.push.handoff_note_text trims 'Note__c' to 32,768 characters, but the field "
+            "holds 4,000: the CRM would refuse the longer texts; set max_length: 4000 on this push field"
+        )
+    ]
+    fitted = edit(text, "handoff_note_text: Note__c", "handoff_note_text: {field: Note__c, max_length: 4000}")
+    assert run(fitted, salesforce_schemas(a_note=_note_field(4000)), tmp_path) == []
