@@ -16,8 +16,9 @@ Choices a CSM would expect:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -118,10 +119,14 @@ def _open(task: TaskEvaluation, today: date) -> hn.OpenTask:
 def _kpi_value(value: object) -> str | int | float | date | datetime | None:
     """A KPI as a reader wants it: ``1327`` not ``1327.0``, ``yes`` not ``True``, a timestamp in UTC minutes.
 
-    CRMs send KPIs as they store them (HubSpot as text); numbers and ISO timestamps in text are read as such.
+    CRMs send KPIs as they store them (HubSpot as text); numbers, days and ISO timestamps in text are read as such.
+    A timestamp without a zone is taken as UTC, as the diff does.
     """
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if value is None or isinstance(value, date):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else value
+        return value
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, str):
@@ -136,13 +141,19 @@ def _kpi_text(text: str) -> str | int | float | date | datetime | None:
         return None
     if text.casefold() in {"true", "false"}:
         return _kpi_value(text.casefold() == "true")
-    try:
-        number, moment = normalize(text, "number"), normalize(text, "datetime")
-    except ValueError:  # a naive timestamp: shown as the CRM sent it
-        return text
+    if _DAY_TEXT.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            return text
+    number = normalize(text, "number")
     if isinstance(number, Decimal):
         return _kpi_value(float(number))
+    moment = normalize(text, "datetime")
     return _kpi_value(moment) if isinstance(moment, datetime) else text
+
+
+_DAY_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _member(contact: Mapping[str, object]) -> hn.Member:
