@@ -204,11 +204,11 @@ HEALTH = click.Choice(["on_track", "at_risk", "off_track"])
 
 
 def _plan_crm() -> tuple[AppSettings, str]:
-    """Settings for the plan and task commands: they read the store only, so no CRM credentials are needed."""
+    """Settings for the plan, task and handoff commands: they read the store only, so no CRM credentials needed."""
     settings = _settings(quiet=True)
     if settings.sync.crm is None:
         _fail(
-            "Set SYNC_CRM (salesforce or hubspot): plans are kept per CRM, and these commands read its plans.",
+            "Set SYNC_CRM (salesforce or hubspot): plans and handoffs are kept per CRM, and these commands read them.",
             EXIT_CONFIG,
         )
     return settings, str(settings.sync.crm)
@@ -290,6 +290,63 @@ def task_reopen(account: str, task_id: str) -> None:
 
     settings, crm = _plan_crm()
     _plan_input(lambda: reopen_task(settings, crm, account, task_id, now=now_utc(), console=_out()))
+
+
+HANDOFF_STATUS = click.Choice(["onboarding", "ready", "handed_off", "at_risk"])
+
+
+@main.group()
+def handoff() -> None:
+    """Handoff decisions and notes as the store holds them (no CRM call); restart an at-risk account."""
+
+
+@handoff.command("show")
+@click.argument("account")
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def handoff_show(account: str, output: str) -> None:
+    """Show ACCOUNT's handoff decision with each gate's evidence, its adoption status and earlier cycles."""
+    from sync_daemon.commands.handoffs import show_handoff  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: show_handoff(settings, crm, account, output=output, console=_out()))
+
+
+@handoff.command("list")
+@click.option("--status", type=HANDOFF_STATUS, default=None, help="Only decisions with this outcome.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def handoff_list(status: str | None, limit: int, output: str) -> None:
+    """List the current onboarding cycle's handoff decisions, by account id."""
+    from sync_daemon.commands.handoffs import list_handoffs  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: list_handoffs(settings, crm, status=status, limit=limit, output=output, console=_out()))
+
+
+@handoff.command("preview")
+@click.argument("account")
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def handoff_preview(account: str, output: str) -> None:
+    """Render ACCOUNT's handoff note as a handoff today would write it; nothing is stored or sent."""
+    from sync_daemon.commands.handoffs import preview_note  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: preview_note(settings, crm, account, today=now_utc().date(), output=output, console=_out()))
+
+
+@handoff.command("restart")
+@click.argument("account")
+@click.option("--template", "template_id", default=None, help="The plan template [default: the policy's].")
+@handle_errors
+def handoff_restart(account: str, template_id: str | None) -> None:
+    """Restart an at-risk ACCOUNT's onboarding from the retention template, today (the next cycle shows it)."""
+    from sync_daemon.commands.handoffs import restart_handoff  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: restart_handoff(settings, crm, account, template_id=template_id, now=now_utc(), console=_out()))
 
 
 @main.command()
