@@ -129,8 +129,7 @@ def current_decision(scope: HandoffScope, account_id: str) -> HandoffRow:
     row = scope.store.handoffs_for(scope.crm, [account_id]).get(account_id)
     if row is not None:
         return row
-    history = scope.store.handoff_history(scope.crm, account_id)
-    last = history[-1] if history else None
+    last = _restarted_last(scope, account_id)
     if last is not None and last.restarted_on is not None:
         raise HandoffInputError(
             f"account {account_id!r} was restarted on {last.restarted_on.isoformat()} (cycle {last.cycle} was at "
@@ -140,6 +139,13 @@ def current_decision(scope: HandoffScope, account_id: str) -> HandoffRow:
         f"account {account_id!r} has no handoff decision yet: a cycle decides it once the account is in onboarding "
         f"(it has a plan, or a sale date) ({SYNC})"
     )
+
+
+def _restarted_last(scope: HandoffScope, account_id: str) -> HandoffRow | None:
+    """The account's latest cycle when it was restarted (its next cycle has no decision yet), else None."""
+    history = scope.store.handoff_history(scope.crm, account_id)
+    last = history[-1] if history else None
+    return last if last is not None and last.restarted_on is not None else None
 
 
 def _label(labels: StatusLabels, row: HandoffRow) -> str:
@@ -308,8 +314,7 @@ def restart_template(scope: HandoffScope, template_id: str | None) -> PlanTempla
 def _restartable(scope: HandoffScope, account_id: str) -> HandoffRow:
     """The account's at-risk decision; HandoffInputError saying why it cannot be restarted."""
     if account_id not in scope.store.handoffs_for(scope.crm, [account_id]):
-        history = scope.store.handoff_history(scope.crm, account_id)
-        last = history[-1] if history else None
+        last = _restarted_last(scope, account_id)
         if last is not None and last.restarted_on is not None:
             raise HandoffInputError(
                 f"account {account_id!r} was already restarted on {last.restarted_on.isoformat()}: cycle "

@@ -39,6 +39,7 @@ from sync_daemon.store import Store
 from sync_daemon.wiring import load_handoff_setup, load_plan_set
 from tests.faketime import FakeTime
 from tests.integration.outbox_support.sandboxes import SandboxAddress
+from tests.unit.handoff_note.builders import HEADINGS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -49,18 +50,7 @@ if TYPE_CHECKING:
     from sync_daemon.store import Intent
     from tests.conformance.drivers import Driver
 
-# The default template's section headings, in the order the note shows them.
-SECTIONS = (
-    "Your CSM",
-    "Goals agreed",
-    "What was done",
-    "Still open",
-    "Adoption",
-    "Risks",
-    "Support or your CSM?",
-    "Days to onboard",
-    "Buying committee",
-)
+SECTIONS = HEADINGS  # the default template's section headings, in the order the note shows them
 # The tags the connectors turn plain text into; anything else in a stored note is injected markup.
 NOTE_TAGS = frozenset({"p", "br", "ul", "li", "strong"})
 KILL_MODES = ("before_call", "after_effect")

@@ -61,3 +61,17 @@ def sparse() -> hn.HandoffContext:
 
 def named(name: str) -> hn.HandoffContext:
     return replace(full(), account=hn.Account("001A000003", name))
+
+
+# The default template's section headings, in the order the note shows them.
+HEADINGS = (
+    "Your CSM",
+    "Goals agreed",
+    "What was done",
+    "Still open",
+    "Adoption",
+    "Risks",
+    "Support or your CSM?",
+    "Days to onboard",
+    "Buying committee",
+)

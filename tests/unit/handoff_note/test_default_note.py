@@ -9,19 +9,7 @@ import pytest
 
 from sync_daemon.domain import handoff_note as hn
 from sync_daemon.domain.handoff_note import render
-from tests.unit.handoff_note.builders import default_template, full, named, sparse
-
-HEADINGS = (
-    "Your CSM",
-    "Goals agreed",
-    "What was done",
-    "Still open",
-    "Adoption",
-    "Risks",
-    "Support or your CSM?",
-    "Days to onboard",
-    "Buying committee",
-)
+from tests.unit.handoff_note.builders import HEADINGS, default_template, full, named, sparse
 
 
 def sections(text: str) -> dict[str, list[str]]:
