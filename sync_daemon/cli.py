@@ -349,6 +349,43 @@ def handoff_restart(account: str, template_id: str | None) -> None:
     _plan_input(lambda: restart_handoff(settings, crm, account, template_id=template_id, now=now_utc(), console=_out()))
 
 
+@main.group()
+def assessments() -> None:
+    """Assessment sends as the store and the policy make them (no CRM call): who is due, and a contact's history."""
+
+
+@assessments.command("due")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Preview a run on this day, at the current time of day (UTC) [default: now].",
+)
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def assessments_due(day: datetime | None, output: str) -> None:
+    """Who the next run would send which assessment, and why the others are skipped or wait; nothing is written."""
+    from sync_daemon.commands.assessments import preview_moment, show_due  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    now = preview_moment(day.date() if day is not None else None, now_utc())
+    _plan_input(lambda: show_due(settings, crm, now=now, environ=os.environ, output=output, console=_out()))
+
+
+@assessments.command("history")
+@click.argument("contact")
+@click.option("--output", type=OUTPUT, default="table", show_default=True)
+@handle_errors
+def assessments_history(contact: str, output: str) -> None:
+    """Every assessment sent to CONTACT with its outbox status, why due ones were left out, and its answers."""
+    from sync_daemon.commands.assessments import show_history  # noqa: PLC0415
+
+    settings, crm = _plan_crm()
+    _plan_input(lambda: show_history(settings, crm, contact, output=output, console=_out()))
+
+
 @main.command()
 @click.option("--database", type=str, default=None, help="Store URL [default: SYNC_DATABASE_URL].")
 @handle_errors

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sync_daemon.config.models import MappingFile
     from sync_daemon.domain.budget import BudgetPolicy
     from sync_daemon.domain.personas import PersonaClassifier
+    from sync_daemon.intents import WebhookSenders
     from sync_daemon.progress import PullProgress
     from sync_daemon.store import Store
 
@@ -89,6 +90,7 @@ class PushSetup:
     mapping: MappingFile
     providers: Sequence[DesiredStateProvider]
     options: PushOptions = field(default_factory=PushOptions)
+    webhooks: WebhookSenders | None = None  # the assessment channels' webhook senders, when the policy has any
 
 
 def _classify(exc: ConnectorError) -> str:
@@ -180,7 +182,7 @@ def _push_and_drain(run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: 
     if run.push.stopped is not None:
         return "stopped"
     if not options.dry_run:
-        return _drain(run, client, options.budget)
+        return _drain(run, client, options.budget, setup.webhooks)
     return "ok"
 
 
@@ -190,9 +192,10 @@ def _reserve_reached(client: CrmClient, policy: BudgetPolicy) -> bool:
     return available is not None and available < INTENT_CALLS
 
 
-def _drain(run: _Run, client: CrmClient, policy: BudgetPolicy) -> str:
+def _drain(run: _Run, client: CrmClient, policy: BudgetPolicy, webhooks: WebhookSenders | None = None) -> str:
     """Drain the outbox within the budget; ``partial`` when the CRM refused for a spent budget."""
-    run.outbox = drain(run.store, handlers(client), worker=worker_id(run.run_id), now=run.clock, crm=client.crm,
+    run.outbox = drain(run.store, handlers(client, webhooks), worker=worker_id(run.run_id), now=run.clock,
+                       crm=client.crm,
                        should_stop=lambda: _reserve_reached(client, policy))  # fmt: skip
     if run.outbox.stopped == "requested":
         run.outbox.stopped = "reserve"

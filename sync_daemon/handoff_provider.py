@@ -221,6 +221,10 @@ class HandoffProvider:
             self._restarts += [(a.id, a.cycle) for a in accounts.values() if a.decision.outcome == "at_risk"]
         return handed
 
+    def handing_off(self) -> dict[str, date]:
+        """The accounts this cycle hands off (on :meth:`commit`), with the day: seen by the assessment fields."""
+        return {account.id: self._today for account, _ in self._pending}
+
     def commit(self) -> Committed:
         """Hand off the ready accounts and start the automatic restarts; the push calls it once writing may start.
 

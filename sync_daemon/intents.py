@@ -9,17 +9,23 @@ repeated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
-from connectors.base import Note
+from connectors.base import Note, ProtocolError, RecordError, RecordUpdate
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from connectors.base import Writer
+    from connectors.webhook import WebhookSender
     from sync_daemon.outbox import IntentHandler
     from sync_daemon.store import Intent
 
 NOTE = "note"
 AUDIENCE = "audience"
+ASSESSMENT = "assessment"
+ASSESSMENT_PRIORITY = 10  # drained first: a survey a day late is felt by the customer
 HANDOFF_NOTE_PRIORITY = 20  # drained after assessment sends (lower goes first): a note a cycle late harms least
 
 
@@ -73,6 +79,81 @@ class AudienceHandler:
         return {"member_id": member}
 
 
-def handlers(writer: Writer) -> dict[str, IntentHandler]:
+class WebhookSenders(Protocol):
+    """Gives the sender of a webhook channel (built at the entrypoint, with the secret from the environment)."""
+
+    def sender(self, channel: Mapping[str, object]) -> WebhookSender:
+        """The sender for this channel's URL and secret."""
+        ...
+
+
+@dataclass(frozen=True)
+class AssessmentHandler:
+    """An assessment send through its channel: the contact's request fields, an audience, or a webhook.
+
+    Only audiences can be looked up. Writing the request fields again writes the same values (a CRM workflow
+    fires on a change, so it does not fire twice), and the webhook carries the send's key as its idempotency
+    key, so the survey tool drops a repeat: a retry after a lost reply is safe on every channel.
+    """
+
+    writer: Writer
+    webhooks: WebhookSenders | None = None
+
+    def find(self, intent: Intent) -> dict[str, object] | None:
+        """The membership when the channel is an audience the contact is already in; else None."""
+        p = intent.payload
+        channel = _channel(p)
+        if channel.get("type") in _AUDIENCES:
+            member = self.writer.find_audience_member(str(channel["audience_id"]), str(p["contact_id"]))
+            return {"member_id": member} if member is not None else None
+        return None
+
+    def perform(self, intent: Intent) -> dict[str, object]:
+        """Send it through the channel the policy chose when it was recorded."""
+        p = intent.payload
+        channel = _channel(p)
+        kind = channel.get("type")
+        if kind in _AUDIENCES:
+            status = channel.get("status")
+            member = self.writer.add_audience_member(
+                str(channel["audience_id"]), str(p["contact_id"]), str(status) if status is not None else None
+            )
+            return {"member_id": member}
+        if kind == "webhook":
+            if self.webhooks is None:
+                raise ProtocolError("a webhook send was recorded but no webhook sender is configured")
+            body = {k: v for k, v in p.items() if k != "channel"} | {"key": intent.key}
+            receipt = self.webhooks.sender(channel).send(intent.key, body)
+            return {"status": receipt.status, "receipt": receipt.response_id, "duplicate": receipt.duplicate}
+        return self._write_fields(intent)
+
+    def _write_fields(self, intent: Intent) -> dict[str, object]:
+        p = intent.payload
+        requested = datetime.fromisoformat(str(p["requested_at"]))
+        values = {"assessment_kind": p["kind_label"], "assessment_persona": p["persona"],
+                  "assessment_cycle": p["cycle"], "assessment_requested_at": requested}  # fmt: skip
+        contact = str(p["contact_id"])
+        for results in self.writer.write("contacts", [RecordUpdate(contact, values)]):
+            for result in results:
+                if not result.ok:
+                    raise RecordError(
+                        contact, result.code or "REJECTED", result.message or "the CRM refused the fields"
+                    )
+        return {"fields": sorted(values)}
+
+
+_AUDIENCES = frozenset({"salesforce_campaign", "hubspot_list"})
+
+
+def _channel(payload: Mapping[str, object]) -> Mapping[str, object]:
+    channel = payload.get("channel")
+    return channel if isinstance(channel, dict) else {"type": "crm_fields"}
+
+
+def handlers(writer: Writer, webhooks: WebhookSenders | None = None) -> dict[str, IntentHandler]:
     """Every handler, by intent kind."""
-    return {NOTE: NoteHandler(writer), AUDIENCE: AudienceHandler(writer)}
+    return {
+        NOTE: NoteHandler(writer),
+        AUDIENCE: AudienceHandler(writer),
+        ASSESSMENT: AssessmentHandler(writer, webhooks),
+    }

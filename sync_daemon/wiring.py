@@ -13,14 +13,17 @@ from connectors.retry import RetryPolicy
 from sync_daemon.logs import register_secret
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
     from pathlib import Path
 
     from connectors.base import Connector
+    from sync_daemon.config.assessment_models import AssessmentPolicy
+    from sync_daemon.config.handoff_models import HandoffPolicy
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.handoff_provider import HandoffSetup
     from sync_daemon.settings import AppSettings, HubSpotSettings, SalesforceSettings
+    from sync_daemon.webhooks import ChannelSenders
 
 
 def _secret(value: object) -> str:
@@ -184,4 +187,53 @@ def load_handoff_setup(settings: AppSettings, mapping: MappingFile, plans: PlanS
         raise ConfigError(problems)
     name = policy.at_risk.restart_template
     restart = plans.templates.get(name) if plans is not None and name is not None else None
-    return HandoffSetup(policy, note, restart)
+    return HandoffSetup(_with_coverage(policy, settings, mapping), note, restart)
+
+
+def _with_coverage(policy: HandoffPolicy, settings: AppSettings, mapping: MappingFile) -> HandoffPolicy:
+    """The note's expected personas: the handoff file's when it sets them, else the assessment policy's coverage.
+
+    One list of the personas an account should hear from, so the note's persona gaps and the account's
+    ``persona_gaps`` field agree unless an admin deliberately says otherwise.
+    """
+    from sync_daemon.config.assessment_loader import ASSESSMENTS_FILE, load_assessments  # noqa: PLC0415
+
+    path = config_path(settings, ASSESSMENTS_FILE)
+    if "expected_personas" in policy.note.model_fields_set or not path.exists():
+        return policy
+    expected = list(load_assessments(path, mapping).coverage.expected)
+    return policy.model_copy(update={"note": policy.note.model_copy(update={"expected_personas": expected})})
+
+
+def load_assessment_policy(
+    settings: AppSettings, mapping: MappingFile, environ: Mapping[str, str]
+) -> AssessmentPolicy | None:
+    """The validated assessment policy, or ``None`` without an assessments.yaml; ConfigError if broken.
+
+    A webhook channel whose secret is missing from ``environ`` is a configuration error too, found here, before
+    any CRM call, rather than as a dead intent after the first send.
+    """
+    from sync_daemon.config.assessment_loader import ASSESSMENTS_FILE, load_assessments  # noqa: PLC0415
+    from sync_daemon.config.assessment_models import WebhookChannel  # noqa: PLC0415
+    from sync_daemon.config.errors import ConfigError, Problem  # noqa: PLC0415
+    from sync_daemon.webhooks import missing_secrets  # noqa: PLC0415
+
+    path = config_path(settings, ASSESSMENTS_FILE)
+    if not path.exists():
+        return None
+    policy = load_assessments(path, mapping)
+    hooks = [k.channel for k in policy.kinds.values() if isinstance(k.channel, WebhookChannel)]
+    missing = missing_secrets(hooks, environ)
+    if missing:
+        hint = "set it in the environment, or set NAME_FILE to a file holding it (a mounted secret)"
+        raise ConfigError([Problem(str(path), None, None, f"the webhook channel's secret {name} is not set", hint)
+                           for name in missing])  # fmt: skip
+    return policy
+
+
+def webhook_senders(settings: AppSettings, environ: Mapping[str, str]) -> ChannelSenders:
+    """The webhook senders of the assessment channels, with the configured retries."""
+    from sync_daemon.webhooks import ChannelSenders  # noqa: PLC0415
+
+    bundle = settings.sync.webhook_ca_bundle
+    return ChannelSenders(environ, RetryPolicy(settings.retry_settings()), None if bundle is None else str(bundle))

@@ -23,7 +23,7 @@ from sync_daemon.engine import CycleOptions, CycleResult, run_cycle
 from sync_daemon.progress import make_progress
 from sync_daemon.render import personas_table
 from sync_daemon.store import Store
-from sync_daemon.wiring import load_handoff_setup, load_plan_set
+from sync_daemon.wiring import load_assessment_policy, load_handoff_setup, load_plan_set
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -83,6 +83,7 @@ def run_demo(
     mapping = demo_mapping(crm)
     plans = load_plan_set(settings, mapping)
     handoff = load_handoff_setup(settings, mapping, plans)
+    assessments = load_assessment_policy(settings, mapping, {})  # the demo's policy sends through CRM fields
     classifier = PersonaClassifier.from_rules(mapping.personas)
     console.print(f"Starting a {crm} sandbox with {accounts:,} accounts and {contacts:,} contacts on a loopback port")
     options = CycleOptions(overlap=timedelta(seconds=settings.sync.overlap_seconds), command="demo")
@@ -106,7 +107,14 @@ def run_demo(
                                 classifier=classifier,
                                 progress=progress,
                                 push_setup=push_setup(
-                                    settings, mapping, force=force, plans=plans, store=store, crm=crm, handoff=handoff
+                                    settings,
+                                    mapping,
+                                    force=force,
+                                    plans=plans,
+                                    store=store,
+                                    crm=crm,
+                                    handoff=handoff,
+                                    assessments=assessments,
                                 ),
                             )
                         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
 
+from sync_daemon.assessment_provider import AssessmentProvider
 from sync_daemon.config.loader import load_mapping
 from sync_daemon.domain.budget import BudgetPolicy
 from sync_daemon.domain.personas import PersonaClassifier
@@ -19,14 +21,23 @@ from sync_daemon.progress import make_progress
 from sync_daemon.push import DesiredStateProvider, PersonaProvider, PushOptions
 from sync_daemon.render import change_to_json, cycle_table, cycle_to_json, plan_table, plan_totals
 from sync_daemon.store import Store
-from sync_daemon.wiring import build_connector, load_handoff_setup, load_plan_set, plans_directory
+from sync_daemon.wiring import (
+    build_connector,
+    load_assessment_policy,
+    load_handoff_setup,
+    load_plan_set,
+    plans_directory,
+    webhook_senders,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sync_daemon.config.assessment_models import AssessmentPolicy
     from sync_daemon.config.models import MappingFile
     from sync_daemon.config.plan_loader import PlanSet
     from sync_daemon.handoff_provider import HandoffSetup
+    from sync_daemon.intents import WebhookSenders
     from sync_daemon.settings import AppSettings
 
 
@@ -44,6 +55,8 @@ def push_setup(
     now: datetime | None = None,
     handoff: HandoffSetup | None = None,
     dry_run: bool = False,
+    assessments: AssessmentPolicy | None = None,
+    webhooks: WebhookSenders | None = None,
 ) -> PushSetup:
     """The push phase as the settings configure it: plans and handoff (when configured), contacts' personas.
 
@@ -60,12 +73,19 @@ def push_setup(
     if store is not None and crm is not None:
         when = now or datetime.now(UTC)
         planner = PlanProvider(plans, mapping, store, crm=crm, today=when.date(), now=when) if plans else None
+        handoffs = None
         if handoff is not None:
-            providers.insert(0, HandoffProvider(handoff, planner, mapping, store, crm=crm, today=when.date(), now=when,
-                                                dry_run=dry_run))  # fmt: skip
+            handoffs = HandoffProvider(handoff, planner, mapping, store, crm=crm, today=when.date(), now=when,
+                                       dry_run=dry_run)  # fmt: skip
+            providers.insert(0, handoffs)
         elif planner is not None:
             providers.insert(0, planner)
-    return PushSetup(mapping, providers, options)
+        if assessments is not None:  # after the handoff: an account handed off this cycle is asked this cycle
+            handing_off = handoffs.handing_off if handoffs is not None else None
+            provider = AssessmentProvider(assessments, mapping, store, crm=crm, now=when, dry_run=dry_run,
+                                          handing_off=handing_off)  # fmt: skip
+            providers.insert(len(providers) - 1, provider)
+    return PushSetup(mapping, providers, options, webhooks)
 
 
 def show(result: CycleResult, *, output: str, console: Console) -> None:
@@ -93,6 +113,8 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
     mapping = load_mapping(mapping_path)
     plans = load_plan_set(settings, mapping)  # a broken template stops here, before any CRM call
     handoff = load_handoff_setup(settings, mapping, plans)  # so does a broken policy or note template
+    assessments = load_assessment_policy(settings, mapping, os.environ)  # and a broken assessment policy
+    webhooks = webhook_senders(settings, os.environ) if assessments is not None else None
     classifier = PersonaClassifier.from_rules(mapping.personas)
     store = Store.open(settings.sync.database_url)
     connector = build_connector(settings, mapping, sleep=time.sleep)
@@ -117,11 +139,15 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
                 crm=mapping.crm,
                 handoff=handoff,
                 dry_run=dry_run,
+                assessments=assessments,
+                webhooks=webhooks,
             ),
         )
     finally:
         progress.close()
         connector.close()
         store.close()
+        if webhooks is not None:
+            webhooks.close()
     show(result, output=output, console=console)
     return result.ok

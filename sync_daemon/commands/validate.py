@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from connectors.base import OBJECT_KINDS
+from sync_daemon.config.assessment_loader import ASSESSMENTS_FILE, validate_assessments
 from sync_daemon.config.errors import ConfigError
 from sync_daemon.config.handoff_loader import HANDOFF_FILE, validate_handoff
 from sync_daemon.config.loader import load_mapping, load_mapping_with_positions, validate_files
@@ -33,7 +34,7 @@ def mapping_paths(settings: AppSettings) -> list[Path]:
 
 
 def _policy_problems(settings: AppSettings, plans_dir: Path, mapping: MappingFile) -> list[Problem]:
-    """Plan templates, the handoff policy and the handoff note template, checked against ``mapping``."""
+    """Plan templates, the handoff and assessment policies and the note template, checked against ``mapping``."""
     problems = validate_plans(plans_dir, mapping)
     plans = None if problems else load_plans(plans_dir, known_account_fields(mapping))
     handoff = config_path(settings, HANDOFF_FILE)
@@ -42,6 +43,9 @@ def _policy_problems(settings: AppSettings, plans_dir: Path, mapping: MappingFil
     note = config_path(settings, NOTE_TEMPLATE_FILE)
     if note.exists():
         problems += check_note_template(note.read_text(encoding="utf-8"), str(note))
+    assessments = config_path(settings, ASSESSMENTS_FILE)
+    if assessments.exists():
+        problems += validate_assessments(assessments, mapping)
     return problems
 
 
@@ -70,7 +74,7 @@ def run_validate(settings: AppSettings, *, remote: bool, console: Console) -> No
     for path in paths:
         console.print(f"ok  {path}")
     console.print(f"ok  {plans_dir} (plan templates)")
-    for name in (HANDOFF_FILE, NOTE_TEMPLATE_FILE):
+    for name in (HANDOFF_FILE, NOTE_TEMPLATE_FILE, ASSESSMENTS_FILE):
         if (path := config_path(settings, name)).exists():
             console.print(f"ok  {path}")
     console.print("Configuration is valid" + (" and matches the CRM's schema." if remote else "."))

@@ -171,7 +171,10 @@ class NoteSettings(_Strict):
     )
     expected_personas: list[Identifier] = Field(
         default_factory=lambda: ["decision_maker", "champion", "end_user"],
-        description="Personas the CSM should know someone in; the note lists those nobody covers as a risk.",
+        description=(
+            "Personas the CSM should know someone in; the note lists those nobody covers as a risk. "
+            "Default: assessments.yaml's coverage.expected when that file exists, else these three."
+        ),
     )
 
 

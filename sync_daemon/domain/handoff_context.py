@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sync_daemon.domain import handoff_note as hn
+from sync_daemon.domain.assessments import assessment_contact, coverage_gaps
 from sync_daemon.domain.handoff import sale_date
 from sync_daemon.domain.personas import UNKNOWN
 from sync_daemon.domain.values import normalize
@@ -66,7 +67,8 @@ def build_context(
     tasks = facts.plan.tasks if facts.plan is not None else ()
     open_tasks = tuple(_open(t, handoff_date) for t in tasks if t.status != "done")
     committee = _committee(facts.contacts, personas, policy.note.expected_personas)
-    missing = tuple(g.persona for g in committee if not g.members and g.persona in policy.note.expected_personas)
+    assessable = [assessment_contact(c) for c in facts.contacts]
+    missing = tuple(coverage_gaps(policy.note.expected_personas, assessable))
     return hn.HandoffContext(
         account=hn.Account(facts.account_id, _text(fields.get("name")) or facts.account_id),
         csm=_csm(fields),

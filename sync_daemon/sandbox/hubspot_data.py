@@ -261,12 +261,17 @@ _CATALOGUE = {
         onboarding_waiting_on_customer number; onboarding_next_task_due date;
         onboarding_projected_go_live date; handoff_date date;
         onboarding_plan_summary string textarea; days_to_onboard number;
-        handoff_evidence string textarea; at_risk_reason string textarea; handoff_note_text string textarea""",
+        handoff_evidence string textarea; at_risk_reason string textarea; handoff_note_text string textarea;
+        next_assessment_date date; persona_gaps string textarea; sentiment_by_persona string textarea;
+        detractor_alert bool booleancheckbox""",
     "contacts": """
         firstname string; lastname string; email string text unique;
         phone string phonenumber; jobtitle string; hs_buying_role enumeration checkbox;
         hs_email_optout bool booleancheckbox readonly; lifecyclestage enumeration radio;
-        associatedcompanyid number number readonly; persona string""",
+        associatedcompanyid number number readonly; persona string; assessment_score number;
+        assessment_recommend_change string; assessment_answered_at datetime date;
+        assessment_persona_answered string; assessment_kind string; assessment_persona string;
+        assessment_cycle number; assessment_requested_at datetime date""",
     "notes": "hs_timestamp datetime date; hs_note_body string html; hubspot_owner_id enumeration",
 }
 _OWNERS = tuple(str(OWNER_ID_BASE + n) for n in range(1, 26))

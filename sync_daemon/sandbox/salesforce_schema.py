@@ -191,7 +191,7 @@ ACCOUNT = ObjectDef("Account", "Account", "Accounts", "001", (
     _f("Detractor_Alert__c", "boolean"),
 ))  # fmt: skip
 
-PERSONA_VALUES = ("decision_maker", "champion", "end_user", "business_influencer")
+PERSONA_VALUES = ("decision_maker", "champion", "end_user", "business_influencer", "unknown")
 
 CONTACT = ObjectDef("Contact", "Contact", "Contacts", "003", (
     *_system(),
@@ -210,7 +210,7 @@ CONTACT = ObjectDef("Contact", "Contact", "Contacts", "003", (
     _pick("Assessment_Recommend_Change__c", ("Better", "The same", "Worse")),
     _f("Assessment_Answered_At__c", "datetime"),
     _pick("Assessment_Persona_Answered__c", PERSONA_VALUES),
-    _pick("Assessment_Kind__c", ("handoff", "periodic")),
+    _pick("Assessment_Kind__c", ("onboarding", "relationship")),
     _pick("Assessment_Persona__c", PERSONA_VALUES),
     _f("Assessment_Cycle__c", "double", scale=0),
     _f("Assessment_Requested_At__c", "datetime"),

@@ -40,6 +40,7 @@ def sync_problems(sync: SyncSettings, *, require_crm: bool) -> list[str]:
     if require_crm and sync.crm is None:
         problems.append("SYNC_CRM: required for this command (salesforce or hubspot)")
     problems += _missing_file("SYNC_MAPPING_FILE", sync.mapping_file)
+    problems += _missing_file("SYNC_WEBHOOK_CA_BUNDLE", sync.webhook_ca_bundle)
     return problems
 
 

@@ -90,6 +90,7 @@ class SyncSettings(_EnvSettings):
     safety_max_share: float = Field(default=0.30, gt=0, le=1)
     safety_min_records: int = Field(default=50, ge=1)
     api_reserve_share: float = Field(default=0.20, ge=0, lt=1)
+    webhook_ca_bundle: Path | None = None  # a survey tool behind a private CA (the assessment webhook channel)
 
     @model_validator(mode="before")
     @classmethod

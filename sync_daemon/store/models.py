@@ -37,6 +37,7 @@ KIND_LEN = 32
 FIELD_LEN = 255
 KEY_LEN = 255
 STATUS_LEN = 16
+CHANNEL_LEN = 32
 RUN_ID_LEN = 32
 
 
@@ -284,6 +285,66 @@ class Handoff(Base):
     restarted_on: Mapped[date | None] = mapped_column(Date(), nullable=True)
 
 
+class AssessmentSend(Base):
+    """One assessment sent: the primary key makes a (contact, kind, cycle) send happen once, whatever runs it.
+
+    Stored in the same transaction as the send's outbox intent (``intent_key``), which performs it in the CRM or
+    the survey tool. ``sent_on`` is the day the caps count it on (the send window's time zone, or UTC).
+    """
+
+    __tablename__ = "assessment_sends"
+    __table_args__ = (
+        Index("ix_assessment_sends_account", "crm", "account_id"),
+        Index("ix_assessment_sends_day", "crm", "sent_on"),
+    )
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    cycle: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    persona: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    channel: Mapped[str] = mapped_column(String(CHANNEL_LEN), nullable=False)
+    due_on: Mapped[date] = mapped_column(Date(), nullable=False)
+    sent_on: Mapped[date] = mapped_column(Date(), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    intent_key: Mapped[str] = mapped_column(Text(), nullable=False)
+    policy_revision: Mapped[int] = mapped_column(Integer(), nullable=False)
+
+
+class AssessmentSkip(Base):
+    """Why a due (contact, kind, cycle) was not sent at its latest look: skipped for good, or waiting."""
+
+    __tablename__ = "assessment_skips"
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    cycle: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    status: Mapped[str] = mapped_column(String(STATUS_LEN), nullable=False)
+    reason: Mapped[str] = mapped_column(Text(), nullable=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AssessmentResponse(Base):
+    """An answer the survey tool wrote to the contact's fields, as first pulled; the kind and cycle it answers."""
+
+    __tablename__ = "assessment_responses"
+    __table_args__ = (Index("ix_assessment_responses_account", "crm", "account_id"),)
+
+    crm: Mapped[str] = mapped_column(String(CRM_LEN), primary_key=True)
+    contact_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    persona: Mapped[str] = mapped_column(String(ID_LEN), nullable=False)
+    kind: Mapped[str | None] = mapped_column(String(ID_LEN), nullable=True)
+    cycle: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    score: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    change: Mapped[str | None] = mapped_column(String(STATUS_LEN), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 RECORD_KINDS = ("accounts", "contacts")
 CURSORS: Table = Base.metadata.tables["cursors"]
 RUNS: Table = Base.metadata.tables["runs"]
@@ -295,6 +356,9 @@ PLANS: Table = Base.metadata.tables["plans"]
 PLAN_TASKS: Table = Base.metadata.tables["plan_tasks"]
 ADOPTION_REACHED: Table = Base.metadata.tables["adoption_reached"]
 HANDOFFS: Table = Base.metadata.tables["handoffs"]
+ASSESSMENT_SENDS: Table = Base.metadata.tables["assessment_sends"]
+ASSESSMENT_SKIPS: Table = Base.metadata.tables["assessment_skips"]
+ASSESSMENT_RESPONSES: Table = Base.metadata.tables["assessment_responses"]
 
 
 def record_table(kind: str) -> Table:

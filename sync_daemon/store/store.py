@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import structlog
 
 from sync_daemon.store import cursors, queries, runs
+from sync_daemon.store.assessments_api import AssessmentStoreMixin
 from sync_daemon.store.engine import create_store_engine, read_connection, write_transaction
 from sync_daemon.store.handoffs_api import HandoffStoreMixin
 from sync_daemon.store.migrate import current_revision, upgrade_to_head
@@ -43,7 +44,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin):
+class Store(AssessmentStoreMixin, PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin):
     """Accounts, contacts, cursors, runs, pushed values, record errors, the outbox, plans and handoffs in one DB."""
 
     def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], datetime] = utc_now) -> None:

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from connectors.base import Connector, Writer
     from sync_daemon.config.models import MappingFile
+    from sync_daemon.intents import WebhookSenders
     from sync_daemon.outbox import IntentHandler
     from sync_daemon.store import Intent
     from tests.conformance.drivers import Driver
@@ -205,11 +206,13 @@ def customers(driver: Driver, n: int) -> list[str]:
 
 
 def add_contact(driver: Driver, account_id: str, first: str, last: str, title: str) -> str:
-    """A person adds a contact to the account; its title alone places its persona (no buying role)."""
+    """A person adds a contact (with an email) to the account; its title alone places its persona (no buying role)."""
+    email = f"{first}.{last}@customer.example".casefold().replace(" ", "").replace("'", "")
     if driver.crm == "salesforce":
-        fields = {"AccountId": account_id, "FirstName": first, "LastName": last, "Title": title}
+        fields = {"AccountId": account_id, "FirstName": first, "LastName": last, "Title": title, "Email": email}
         return str(driver.app.insert("Contact", fields))
-    contact = str(driver.app.create("contacts", {"firstname": first, "lastname": last, "jobtitle": title}))
+    props = {"firstname": first, "lastname": last, "jobtitle": title, "email": email}
+    contact = str(driver.app.create("contacts", props))
     driver.app.associate(contact, account_id)
     return contact
 
@@ -358,8 +361,8 @@ def main(raw: str) -> None:
     now = datetime.fromisoformat(job.now)
     real_handlers = handlers
 
-    def dying(writer: Writer) -> dict[str, IntentHandler]:
-        found = real_handlers(writer)
+    def dying(writer: Writer, webhooks: WebhookSenders | None = None) -> dict[str, IntentHandler]:
+        found = real_handlers(writer, webhooks)
         return found | {NOTE: _DyingNotes(found[NOTE], job.mode)}
 
     engine.handlers = dying  # type: ignore[attr-defined]  # this process only, and it dies in the drain

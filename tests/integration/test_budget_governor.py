@@ -53,29 +53,18 @@ if TYPE_CHECKING:
 CRMS = ["salesforce", "hubspot"]
 RESERVE = 0.20
 N = 250  # records per kind that the provider wants changed
-ASSESSMENT = {"assessment_kind": "handoff", "assessment_cycle": 1}
+ASSESSMENT = {"assessment_kind": "relationship", "assessment_cycle": 1}
 HANDOFF = {"handoff_status": "Ready", "handoff_date": date(2026, 2, 20)}
 PROGRESS = {"onboarding_progress": 42.0, "onboarding_phase": "Configuration"}
 
-# The contacts' assessment fields, added to a copy of each shipped mapping (accounts already push handoff and
-# progress fields). The Salesforce sandbox defines these Contact fields; HubSpot's get created in the portal.
-EXTRA_CONTACT_PUSH = {
-    "salesforce": (
-        "    persona: Persona__c\n",
-        "assessment_kind: Assessment_Kind__c",
-        "assessment_cycle: Assessment_Cycle__c",
-    ),
-    "hubspot": ("    persona: persona\n", "assessment_kind: assessment_kind", "assessment_cycle: assessment_cycle"),
-}
-
 
 def governed_mapping(crm: str, tmp_path: Path) -> Path:
-    """A copy of the shipped mapping whose contacts also push assessment fields."""
-    anchor, *extra = EXTRA_CONTACT_PUSH[crm]
+    """A copy of the shipped mapping: its contacts push the assessment request fields, its accounts the rest."""
     text = shipped(f"mappings/{crm}.yaml").read_text(encoding="utf-8")
-    assert text.count(anchor) == 1
+    assert "assessment_kind:" in text
+    assert "assessment_cycle:" in text
     path = tmp_path / f"{crm}.yaml"
-    path.write_text(text.replace(anchor, anchor + "".join(f"    {e}\n" for e in extra)), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -306,7 +306,7 @@ def test_the_note_in_the_crm_says_every_section_with_the_account_s_values(sandbo
     assert list(sandbox.mapping.accounts.kpis) == [line[2:].partition(":")[0] for line in section["Adoption"][1:]]
     risks = section["Risks"]
     assert any(line.startswith("- Overdue: Provision the workspace (owned by Support ops, due ") for line in risks)
-    assert "- Nobody identified as: champion, end user." in risks
+    assert "- Nobody we can ask (a contact with an email, not opted out) as: champion, end user." in risks
     support = section["Support or your CSM?"]
     assert len(support) == 2
     assert support[0].startswith("Support's job starts when the product stops working")

@@ -72,7 +72,13 @@ def test_field_types_are_the_first_canonical_type() -> None:
     assert types["accounts"]["onboarding_progress"] == "percent"
     assert types["accounts"]["handoff_date"] == "date"
     assert types["accounts"]["plan_summary"] == "text"
-    assert types["contacts"] == {"persona": "picklist"}
+    assert types["contacts"] == {
+        "persona": "picklist",
+        "assessment_kind": "picklist",
+        "assessment_persona": "picklist",
+        "assessment_cycle": "integer",
+        "assessment_requested_at": "datetime",
+    }
     assert set(types["accounts"]) == set(SF.push_fields("accounts"))
 
 

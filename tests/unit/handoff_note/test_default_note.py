@@ -73,7 +73,7 @@ def test_the_full_note_shows_adoption_and_risks(template: hn.NoteTemplate) -> No
     assert note["Risks"] == [
         "- Overdue: Connect SSO (owned by IT admin, due 2026-03-10)",
         "- Go-live slipped by 9 days against the plan.",
-        "- Nobody identified as: decision maker, end user.",
+        "- Nobody we can ask (a contact with an email, not opted out) as: decision maker, end user.",
         "- Low onboarding assessment: 3 out of 10 on 2026-03-30.",
     ]
 

@@ -65,12 +65,14 @@ def test_the_migrations_ship_inside_the_package() -> None:
     location = Path(alembic_config().get_main_option("script_location") or "")
     assert location == MIGRATIONS_DIR
     assert (location / "env.py").is_file()
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
 
 
 def test_constraint_names_follow_the_convention() -> None:
     """Primary keys get ``pk_<table>`` names so PostgreSQL names are stable."""
     names = {table.name: table.primary_key.name for table in Base.metadata.sorted_tables}
     pushed = ("pushed_values", "record_errors", "outbox", "crm_state")
-    tables = ("accounts", "contacts", "cursors", "runs", *pushed, "plans", "plan_tasks", "adoption_reached", "handoffs")
+    assessed = ("assessment_sends", "assessment_skips", "assessment_responses")
+    tables = ("accounts", "contacts", "cursors", "runs", *pushed, "plans", "plan_tasks", "adoption_reached", "handoffs",
+              *assessed)  # fmt: skip
     assert names == {t: f"pk_{t}" for t in tables}
