@@ -41,14 +41,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
 import structlog
 
 from connectors.base import AuthError, ProtocolError, RecordError, RetriableError
+from connectors.http import PinnedSession, parse_retry_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -83,7 +83,6 @@ _TRANSIENT = frozenset({408, 429})
 _MAX_MESSAGE = 200
 _KEY = re.compile(r"[!-~]{1,255}")  # printable ASCII: a header value that cannot smuggle a line break
 _TIMESTAMP = re.compile(r"\d{1,15}")
-_SECONDS = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
 
 
 def _utc_now() -> datetime:
@@ -182,34 +181,6 @@ class WebhookUnavailableError(RetriableError):
         self.status = status
 
 
-class _PinnedSession(requests.Session):
-    """A session whose explicit CA bundle wins over ``REQUESTS_CA_BUNDLE``; proxies still come from the env.
-
-    requests lets the environment's bundle replace ``Session.verify``, which would silently stop trusting a
-    private CA the admin configured (see ``connectors.salesforce.http``).
-    """
-
-    def __init__(self, ca_bundle: str | None) -> None:
-        super().__init__()
-        self.ca_bundle = ca_bundle
-        if ca_bundle is not None:
-            self.verify = ca_bundle
-
-    def merge_environment_settings(
-        self,
-        url: str | bytes | None,
-        proxies: Any,
-        stream: bool | None,  # noqa: FBT001 - requests' own signature
-        verify: Any,
-        cert: Any,
-    ) -> Any:
-        """Let the environment add proxies, but never replace the configured CA bundle."""
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if self.ca_bundle is not None and (verify is None or verify is True):
-            settings["verify"] = self.ca_bundle
-        return settings
-
-
 class WebhookSender:
     """Signs and POSTs assessment deliveries to one survey-tool URL, retrying transient failures.
 
@@ -237,7 +208,7 @@ class WebhookSender:
         self._timeout = timeout
         self._retry = retry
         self._clock = clock
-        self._session = _PinnedSession(None if ca_bundle is None else str(ca_bundle))
+        self._session = PinnedSession(None if ca_bundle is None else str(ca_bundle))
 
     @classmethod
     def from_channel(
@@ -325,7 +296,7 @@ class WebhookSender:
         if status in _AUTH_REFUSED:
             raise WebhookAuthError(f"{text} (check the shared secret and the clocks)", status=status)
         if status in _TRANSIENT or 500 <= status < 600:  # noqa: PLR2004 - the 5xx range
-            retry_after = _retry_after(response.headers.get("Retry-After"), self._clock())
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
             raise WebhookUnavailableError(text, status=status, retry_after=retry_after)
         if 400 <= status < 500:  # noqa: PLR2004 - the 4xx range
             raise WebhookRejectedError(key, status, reason)
@@ -391,17 +362,3 @@ def _response_id(response: requests.Response) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
     return str(value)[:_MAX_MESSAGE] or None
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else ``None``."""
-    if not value or not value.strip():
-        return None
-    if _SECONDS.fullmatch(value.strip()):
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)

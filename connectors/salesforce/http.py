@@ -15,12 +15,11 @@ simple-salesforce has no timeouts and no call accounting, so both live here, at 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-import requests
 from requests.adapters import HTTPAdapter
+
+from connectors.http import PinnedSession, parse_retry_after
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,54 +42,19 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), else ``None``."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
-
-
-class SalesforceHttpSession(requests.Session):
+class SalesforceHttpSession(PinnedSession):
     """A session with a default timeout, a CA bundle that beats the environment, and a counter."""
 
     def __init__(self, *, timeout: float = 30.0, ca_bundle: Path | None = None) -> None:
         """Mount the timeout adapter on both schemes; pin ``verify`` to ``ca_bundle`` if given."""
-        super().__init__()
+        super().__init__(ca_bundle)
         self.timeout = timeout
-        self.ca_bundle = ca_bundle
-        if ca_bundle is not None:
-            self.verify = str(ca_bundle)
         for prefix in ("https://", "http://"):
             self.mount(prefix, TimeoutAdapter(timeout))
         self.calls = 0
         self.limit_info: str | None = None
         self.last_status: int | None = None
         self.last_retry_after: float | None = None
-
-    def merge_environment_settings(
-        self,
-        url: str | bytes | None,
-        proxies: Any,
-        stream: bool | None,  # noqa: FBT001 - requests' own signature
-        verify: Any,
-        cert: Any,
-    ) -> Any:
-        """Let the environment add proxies, but never replace an explicit CA bundle."""
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if self.ca_bundle is not None and (verify is None or verify is True):
-            settings["verify"] = str(self.ca_bundle)
-        return settings
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
         """Count the call, then remember the limit and back-off headers of whatever came back."""
