@@ -19,16 +19,14 @@ from datetime import date, datetime  # noqa: TC003 - dataclass field types are r
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import ASSESSMENT_RESPONSES, ASSESSMENT_SENDS, ASSESSMENT_SKIPS, HANDOFFS
-from sync_daemon.store.sql import chunks
+from sync_daemon.store.sql import chunks, dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import Connection, Row, Table
+    from sqlalchemy import Connection, Row
 
 _T = TypeVar("_T")
 _S = ASSESSMENT_SENDS
@@ -81,10 +79,6 @@ class ResponseRow:
     change: str | None
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    return pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
-
-
 def handed_off(conn: Connection, crm: str) -> dict[str, date]:
     """Every account handed off, with its (latest) handoff day: the anchor of its assessments."""
     query = (
@@ -128,10 +122,14 @@ def sends_on(conn: Connection, crm: str, day: date) -> dict[str, int]:
 
 
 def record_send(conn: Connection, crm: str, row: SendRow) -> bool:
-    """Insert the send unless that (contact, kind, cycle) was sent already; True when this call inserted it."""
+    """Insert the send unless that (contact, kind, cycle) was sent already; True when this call inserted it.
+
+    RETURNING, not rowcount: on PostgreSQL SQLAlchemy adds its own RETURNING to an INSERT and the rowcount then
+    reads -1 whether or not a row went in (see :func:`sync_daemon.store.outbox.insert_intent`).
+    """
     values = {name: getattr(row, name) for name in SendRow.__slots__} | {"crm": crm}
-    done = conn.execute(_insert(conn, _S).values(values).on_conflict_do_nothing())
-    return done.rowcount == 1
+    stmt = dialect_insert(conn, _S).values(values).on_conflict_do_nothing().returning(_S.c.contact_id)
+    return conn.execute(stmt).first() is not None
 
 
 def replace_left(conn: Connection, crm: str, rows: Iterable[LeftRow]) -> int:
@@ -145,7 +143,7 @@ def record_left(conn: Connection, crm: str, rows: Iterable[LeftRow]) -> int:
     params = [{name: getattr(r, name) for name in LeftRow.__slots__} | {"crm": crm} for r in rows]
     if not params:
         return 0
-    stmt = _insert(conn, _K)
+    stmt = dialect_insert(conn, _K)
     keys = [column.name for column in _K.primary_key.columns]
     set_ = {name: stmt.excluded[name] for name in ("account_id", "status", "reason", "seen_at")}
     conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=set_), params)
@@ -171,7 +169,7 @@ def record_responses(conn: Connection, crm: str, rows: Iterable[ResponseRow], no
     params = [{name: getattr(r, name) for name in ResponseRow.__slots__} | {"crm": crm, "recorded_at": now}
               for r in rows]  # fmt: skip
     if params:
-        conn.execute(_insert(conn, _R).on_conflict_do_nothing(), params)
+        conn.execute(dialect_insert(conn, _R).on_conflict_do_nothing(), params)
     return len(params)
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import RECORD_ERRORS
 from sync_daemon.store.push_values import ErrorGroup, ErrorRow
-from sync_daemon.store.sql import chunks
+from sync_daemon.store.sql import chunks, dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -53,7 +51,7 @@ def save_failures(
     }
     if not rows:
         return 0
-    stmt = pg_insert(_T) if conn.dialect.name == "postgresql" else sqlite_insert(_T)
+    stmt = dialect_insert(conn, _T)
     set_: dict[str, Any] = {name: stmt.excluded[name] for name in ("code", "message", "fields", "last_seen_at")}
     set_["run_id"] = stmt.excluded.run_id
     set_["attempts"] = _T.c.attempts + 1

@@ -19,16 +19,14 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import ADOPTION_REACHED, HANDOFFS, PLANS
-from sync_daemon.store.sql import chunks
+from sync_daemon.store.sql import chunks, dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from sqlalchemy import Connection, Row, Select, Table
+    from sqlalchemy import Connection, Row, Select
 
     from sync_daemon.domain.handoff import HandoffDecision
 
@@ -116,7 +114,7 @@ def record_adoption(conn: Connection, crm: str, rows: Iterable[Reached], now: da
         if s not in stored.get(a, {})
     ]
     if new:
-        conn.execute(_insert(conn, _A).on_conflict_do_nothing(), new)
+        conn.execute(dialect_insert(conn, _A).on_conflict_do_nothing(), new)
     return len(new)
 
 
@@ -138,7 +136,7 @@ def save_decisions(conn: Connection, crm: str, rows: Iterable[DecisionRow], now:
     params = [_decision_values(crm, row, now) for row in {(r.account_id, r.cycle): r for r in rows}.values()]
     if not params:
         return 0
-    stmt = _insert(conn, _H)
+    stmt = dialect_insert(conn, _H)
     set_: dict[str, Any] = {name: stmt.excluded[name] for name in _DECIDED}
     set_["outcome"] = case((_H.c.handed_off_on.is_not(None), _H.c.outcome), else_=stmt.excluded.outcome)
     keys = [column.name for column in _H.primary_key.columns]
@@ -206,11 +204,6 @@ def _current(crm: str) -> Select[Any]:
         .select_from(_H.outerjoin(_P, plan))
         .where(_H.c.crm == crm, _H.c.cycle == func.coalesce(_P.c.cycle, 1))
     )
-
-
-def _insert(conn: Connection, table: Table) -> Any:
-    """The dialect's INSERT (both spell ``ON CONFLICT``, with different classes)."""
-    return pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
 
 
 def _decision_values(crm: str, row: DecisionRow, now: datetime) -> dict[str, Any]:

@@ -14,11 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import OUTBOX
 from sync_daemon.store.push_values import INTENT_STATUSES, Intent
+from sync_daemon.store.sql import dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -52,7 +51,7 @@ def insert_intent(
         "updated_at": now,
         "not_before": now,
     }
-    insert = pg_insert(_T) if conn.dialect.name == "postgresql" else sqlite_insert(_T)
+    insert = dialect_insert(conn, _T)
     stmt = insert.values(row).on_conflict_do_nothing(index_elements=["key"]).returning(_T.c.id)
     # RETURNING, not rowcount: SQLAlchemy adds its own RETURNING for the key on PostgreSQL, and
     # the rowcount then reads -1 whether or not a row was inserted.

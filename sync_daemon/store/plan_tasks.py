@@ -25,12 +25,10 @@ from datetime import date, datetime  # noqa: TC003 - dataclass field types are r
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import PLAN_TASKS, PLANS
 from sync_daemon.store.plans import current_cycle
-from sync_daemon.store.sql import chunks, upsert
+from sync_daemon.store.sql import chunks, dialect_insert, upsert
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
@@ -184,7 +182,7 @@ def _write(
 ) -> None:
     """The writes of one call; a concurrent insert of the same task keeps the first (DO NOTHING)."""
     if inserts:
-        stmt = pg_insert(_T) if conn.dialect.name == "postgresql" else sqlite_insert(_T)
+        stmt = dialect_insert(conn, _T)
         conn.execute(stmt.on_conflict_do_nothing(), inserts)
     if redone:
         values: dict[str, Any] = {"done_on": bindparam("b_done_on"), "source": bindparam("b_source"),

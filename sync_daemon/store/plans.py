@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime  # noqa: TC003 - dataclass field types are read at runtime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy import Boolean, bindparam, case, insert, select, update
+from sqlalchemy import Boolean, bindparam, case, select, update
 
 from sync_daemon.store.models import PLANS
-from sync_daemon.store.sql import chunks
+from sync_daemon.store.sql import chunks, dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -118,8 +118,8 @@ def start_plans(conn: Connection, crm: str, rows: Iterable[NewPlan], now: dateti
     stored = read_plans(conn, crm, wanted)
     new = [_new_values(crm, row, now) for key, row in wanted.items() if key not in stored]
     changed = [_changed_values(crm, row) for key, row in wanted.items() if key in stored and _differs(stored[key], row)]
-    if new:
-        conn.execute(insert(_T), new)
+    if new:  # a replica that started the same plan a moment ago wins; its row is the same plan
+        conn.execute(dialect_insert(conn, _T).on_conflict_do_nothing(), new)
     if changed:
         keys = ("template_id", "template_revision", "start_date")
         conn.execute(_by_key().values({name: bindparam(f"b_{name}") for name in keys}), changed)

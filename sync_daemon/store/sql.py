@@ -27,6 +27,11 @@ def chunks(items: Sequence[str], size: int = IN_CHUNK) -> Iterator[Sequence[str]
         yield items[start : start + size]
 
 
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's INSERT, which can say ``ON CONFLICT`` (both backends spell it, with different classes)."""
+    return pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
+
+
 def upsert(
     conn: Connection,
     table: Table,
@@ -41,7 +46,7 @@ def upsert(
     """
     if not rows:
         return
-    stmt = pg_insert(table) if conn.dialect.name == "postgresql" else sqlite_insert(table)
+    stmt = dialect_insert(conn, table)
     set_: dict[str, Any] = {name: stmt.excluded[name] for name in update}
     for name in keep_existing_if_null:
         set_[name] = func.coalesce(stmt.excluded[name], table.c[name])

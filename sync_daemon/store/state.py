@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import null, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from sync_daemon.store.models import CRM_STATE
+from sync_daemon.store.sql import dialect_insert
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -48,7 +47,7 @@ def _upsert_one(conn: Connection, row: Mapping[str, Any], *, update: tuple[str, 
     A JSON column binds Python ``None`` as the JSON ``null``; clearing the warning needs SQL NULL,
     which only the ``null()`` construct inside ``VALUES`` can express.
     """
-    stmt = pg_insert(CRM_STATE) if conn.dialect.name == "postgresql" else sqlite_insert(CRM_STATE)
+    stmt = dialect_insert(conn, CRM_STATE)
     stmt = stmt.values(dict(row))
     set_ = {name: stmt.excluded[name] for name in update}
     conn.execute(stmt.on_conflict_do_update(index_elements=["crm"], set_=set_))
