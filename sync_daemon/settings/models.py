@@ -9,6 +9,7 @@ themselves, so a test can build them from a dict. Secrets are :class:`~pydantic.
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -91,6 +92,17 @@ class SyncSettings(_EnvSettings):
     safety_min_records: int = Field(default=50, ge=1)
     api_reserve_share: float = Field(default=0.20, ge=0, lt=1)
     webhook_ca_bundle: Path | None = None  # a survey tool behind a private CA (the assessment webhook channel)
+    # `sync-daemon run`: when cycles and assessment sends run, how it stops, how replicas share the work.
+    schedule_interval_seconds: int = Field(default=900, ge=1, le=86_400)
+    schedule_cron: str | None = None  # a crontab line (minute hour day month weekday); wins over the interval
+    schedule_timezone: str = "UTC"  # the cron line's and the assessment time's zone
+    assessment_time: time = time(10, 0)  # the daily assessment sends, in schedule_timezone
+    misfire_grace_seconds: int = Field(default=300, ge=1)
+    shutdown_grace_seconds: float = Field(default=60.0, gt=0, le=3600)
+    lease_ttl_seconds: float = Field(default=30.0, ge=3, le=3600)
+    health_host: str = "0.0.0.0"  # noqa: S104 - a container's health port listens on every interface
+    health_port: int = Field(default=8080, ge=0, le=65535)  # 0: no health server
+    ready_max_age_seconds: float | None = Field(default=None, gt=0)  # default: 3 intervals (or a day with cron)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,6 +112,30 @@ class SyncSettings(_EnvSettings):
             data_dir = data.get("data_dir") or "data"
             data = {**data, "database_url": f"sqlite:///{Path(data_dir) / DATABASE_FILE}"}
         return data
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone name such as Europe/Berlin, checked now rather than at the first scheduled run."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        """Five crontab fields, checked by APScheduler's own parser."""
+        if value is None or not value.strip():
+            return None
+        from apscheduler.triggers.cron import CronTrigger  # noqa: PLC0415 - only when a cron line is set
+
+        try:
+            CronTrigger.from_crontab(value.strip())
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line (minute hour day month weekday): {exc}") from None
+        return value.strip()
 
     @field_validator("log_level", "log_format", "crm", mode="before")
     @classmethod
