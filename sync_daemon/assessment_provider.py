@@ -138,9 +138,15 @@ class AssessmentProvider:
         now: datetime,
         dry_run: bool = False,
         handing_off: Callable[[], Mapping[str, date]] | None = None,
+        send: bool = True,
     ) -> None:
-        """``handing_off``: the accounts the handoff provider hands off this cycle (their fields count them in)."""
+        """``handing_off``: the accounts the handoff provider hands off this cycle (their fields count them in).
+
+        ``send=False`` keeps the fields and responses but sends nothing: the daemon's regular cycles, when the
+        sends have their own daily run (``SYNC_ASSESSMENT_TIME``).
+        """
         self._policy, self._store, self._crm = policy, store, crm
+        self._sends = send
         self._handing_off = handing_off
         self._now, self._today = now, now.date()
         self._dry_run = dry_run
@@ -195,7 +201,7 @@ class AssessmentProvider:
     def commit(self) -> Sent:
         """Record this cycle's sends, each with its outbox intent, once; keep why the others were left out."""
         done = Sent()
-        if self._dry_run:
+        if self._dry_run or not self._sends:
             return done
         plan = send_plan(self._policy, self._store, self._crm, self._now)
         sent_on = local_day(self._now, self._policy.throttle.window)

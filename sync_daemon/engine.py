@@ -3,8 +3,9 @@
 The cycle never lets a CRM failure escape half-recorded: the run row is finished with a status that says what
 happened: ``ok``; ``partial`` when the CRM's budget or patience ran out and the pull will resume; ``failed`` for
 credentials, permissions or answers we cannot read; ``stopped`` when the safety valve withheld the writes;
-``parked`` when the CRM's daily budget is spent and the cycle did nothing. One canonical summary line is logged
-per cycle (``sync.cycle_finished``) with the counts, API calls and duration.
+``parked`` when the CRM's daily budget is spent and the cycle did nothing; ``interrupted`` when the daemon was
+shutting down and the cycle stopped at a safe point (between pages, before the push, between outbox intents).
+One canonical summary line is logged per cycle (``sync.cycle_finished``) with the counts, API calls and duration.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sync_daemon.domain.budget import calls_available
 from sync_daemon.intents import handlers
 from sync_daemon.logs import bind_run, clear_run
 from sync_daemon.outbox import DrainStats, drain
-from sync_daemon.pull import PullStats, pull_object
+from sync_daemon.pull import PullInterruptedError, PullStats, pull_object
 from sync_daemon.push import DesiredStateProvider, PushOptions, PushResult, push
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ class CycleOptions:
     overlap: timedelta = timedelta(minutes=5)
     command: str = "sync"
     dry_run: bool = False
+    # Asked between pages, before the push and between outbox intents: the daemon is shutting down. The cycle
+    # then stops there, ``interrupted``: every page, batch and intent before it is fully recorded.
+    interrupted: Callable[[], bool] = field(default=lambda: False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -152,15 +156,20 @@ def _pull_all(
     progress: PullProgress | None,
 ) -> None:
     for kind in OBJECT_KINDS:
-        run.stats[kind] = pull_object(
-            run.connector,
-            run.store,
-            kind,
-            signpost=started,
-            overlap=options.overlap,
-            classifier=classifier if kind == "contacts" else None,
-            progress=progress,
-        )
+        try:
+            run.stats[kind] = pull_object(
+                run.connector,
+                run.store,
+                kind,
+                signpost=started,
+                overlap=options.overlap,
+                classifier=classifier if kind == "contacts" else None,
+                progress=progress,
+                interrupted=options.interrupted,
+            )
+        except PullInterruptedError as exc:
+            run.stats[kind] = exc.stats
+            raise _InterruptedError(str(exc)) from None
 
 
 def _writer(connector: Connector) -> CrmClient:
@@ -170,7 +179,13 @@ def _writer(connector: Connector) -> CrmClient:
     return cast("CrmClient", connector)
 
 
-def _push_and_drain(run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: bool) -> str:
+class _InterruptedError(Exception):
+    """The daemon is shutting down: the cycle stops at a safe point."""
+
+
+def _push_and_drain(
+    run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: bool, interrupted: Callable[[], bool]
+) -> str:
     options = PushOptions(
         dry_run=dry_run or setup.options.dry_run,
         force=setup.options.force,
@@ -182,7 +197,7 @@ def _push_and_drain(run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: 
     if run.push.stopped is not None:
         return "stopped"
     if not options.dry_run:
-        return _drain(run, client, options.budget, setup.webhooks)
+        return _drain(run, client, options.budget, setup.webhooks, interrupted)
     return "ok"
 
 
@@ -192,15 +207,43 @@ def _reserve_reached(client: CrmClient, policy: BudgetPolicy) -> bool:
     return available is not None and available < INTENT_CALLS
 
 
-def _drain(run: _Run, client: CrmClient, policy: BudgetPolicy, webhooks: WebhookSenders | None = None) -> str:
+def _drain(
+    run: _Run,
+    client: CrmClient,
+    policy: BudgetPolicy,
+    webhooks: WebhookSenders | None = None,
+    interrupted: Callable[[], bool] = lambda: False,
+) -> str:
     """Drain the outbox within the budget; ``partial`` when the CRM refused for a spent budget."""
     run.outbox = drain(run.store, handlers(client, webhooks), worker=worker_id(run.run_id), now=run.clock,
                        crm=client.crm,
-                       should_stop=lambda: _reserve_reached(client, policy))  # fmt: skip
+                       should_stop=lambda: interrupted() or _reserve_reached(client, policy))  # fmt: skip
+    if run.outbox.stopped == "requested" and interrupted():
+        log.info("sync.outbox_deferred", reason="shutting down")
+        return "interrupted"
     if run.outbox.stopped == "requested":
         run.outbox.stopped = "reserve"
         log.info("sync.outbox_deferred", reason="the API budget's reserve is reached")
     return "partial" if run.outbox.stopped == "budget" else "ok"
+
+
+def _work(
+    run: _Run,
+    options: CycleOptions,
+    *,
+    started: datetime,
+    classifier: PersonaClassifier | None,
+    progress: PullProgress | None,
+    push_setup: PushSetup | None,
+) -> str:
+    """Pull, then push and drain when configured; the status (``_InterruptedError`` at a safe point)."""
+    _pull_all(run, options, started=started, classifier=classifier, progress=progress)
+    if push_setup is None:
+        return "ok"
+    if options.interrupted():
+        raise _InterruptedError("shutting down before the push")
+    return _push_and_drain(run, _writer(run.connector), push_setup, dry_run=options.dry_run,
+                           interrupted=options.interrupted)  # fmt: skip
 
 
 def run_cycle(
@@ -225,9 +268,11 @@ def run_cycle(
         if parked is not None and parked > started:
             status, error = "parked", f"the CRM's API budget is spent until {parked.isoformat()}"
         else:
-            _pull_all(run, options, started=started, classifier=classifier, progress=progress)
-            if push_setup is not None:
-                status = _push_and_drain(run, _writer(connector), push_setup, dry_run=options.dry_run)
+            status = _work(run, options, started=started, classifier=classifier, progress=progress,
+                           push_setup=push_setup)  # fmt: skip
+    except _InterruptedError as exc:
+        status, error = "interrupted", str(exc)
+        log.info("sync.cycle_interrupted", reason=str(exc))
     except ConnectorError as exc:
         status, error = _classify(exc), f"{type(exc).__name__}: {exc}"
         if isinstance(exc, BudgetExhaustedError):

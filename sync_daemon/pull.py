@@ -17,6 +17,7 @@ import structlog
 from sync_daemon.store import CursorState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime, timedelta
 
     from connectors.base import Connector, CrmRecord, ObjectKind
@@ -87,6 +88,15 @@ def _personas(
     return out
 
 
+class PullInterruptedError(Exception):
+    """The pull stopped between two pages because the daemon is shutting down; its counts so far."""
+
+    def __init__(self, kind: str, stats: PullStats) -> None:
+        super().__init__(f"the pull of {kind} stopped after {stats.pages} pages: shutting down")
+        self.kind = kind
+        self.stats = stats
+
+
 def pull_object(
     connector: Connector,
     store: Store,
@@ -96,8 +106,13 @@ def pull_object(
     overlap: timedelta,
     classifier: PersonaClassifier | None = None,
     progress: PullProgress | None = None,
+    interrupted: Callable[[], bool] | None = None,
 ) -> PullStats:
-    """Pull one object kind into the store and move its cursor; returns the counts."""
+    """Pull one object kind into the store and move its cursor; returns the counts.
+
+    ``interrupted`` is asked after each stored page: when it says so the pull stops there with
+    :class:`PullInterruptedError`; the page's resume point is already stored, so the next cycle goes on from it.
+    """
     cursor = store.get_cursor(connector.crm, kind)
     since, resume = start_point(cursor, overlap)
     stats = PullStats(resumed=resume is not None, since=since)
@@ -118,6 +133,8 @@ def pull_object(
             newest = max([*times, newest] if newest else times)
         if progress is not None:
             progress.advance(kind, len(page.records))
+        if interrupted is not None and interrupted():
+            raise PullInterruptedError(kind, stats)
     final = CursorState(watermark=next_watermark(cursor.watermark, newest, signpost), pull_since=None, resume=None)
     store.set_cursor(connector.crm, kind, final)
     if progress is not None:

@@ -57,6 +57,7 @@ def push_setup(
     dry_run: bool = False,
     assessments: AssessmentPolicy | None = None,
     webhooks: WebhookSenders | None = None,
+    send_assessments: bool = True,
 ) -> PushSetup:
     """The push phase as the settings configure it: plans and handoff (when configured), contacts' personas.
 
@@ -83,7 +84,7 @@ def push_setup(
         if assessments is not None:  # after the handoff: an account handed off this cycle is asked this cycle
             handing_off = handoffs.handing_off if handoffs is not None else None
             provider = AssessmentProvider(assessments, mapping, store, crm=crm, now=when, dry_run=dry_run,
-                                          handing_off=handing_off)  # fmt: skip
+                                          handing_off=handing_off, send=send_assessments)  # fmt: skip
             providers.insert(len(providers) - 1, provider)
     return PushSetup(mapping, providers, options, webhooks)
 
