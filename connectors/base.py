@@ -227,6 +227,15 @@ class Writer(Protocol):
         """Add the contact to the audience; returns the membership's id (the contact id for lists)."""
         ...
 
+    def remove_audience_member(self, audience_id: str, contact_id: str) -> bool:
+        """Take the contact out of the audience: True when a membership was removed, False when there was none.
+
+        Removing and adding again is how a survey audience that fires on "member added" reaches a contact who is
+        already a member (a six-monthly assessment reuses its campaign or list). Removing what is already gone is
+        not an error, so a retried remove is safe.
+        """
+        ...
+
 
 class ConnectorError(Exception):
     """Base of every error a connector raises; messages never carry secrets."""

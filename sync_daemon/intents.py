@@ -94,6 +94,30 @@ class AssessmentHandler:
     Only audiences can be looked up. Writing the request fields again writes the same values (a CRM workflow
     fires on a change, so it does not fire twice), and the webhook carries the send's key as its idempotency
     key, so the survey tool drops a repeat: a retry after a lost reply is safe on every channel.
+
+    **Audiences re-enroll.** The CRM workflow or survey tool behind a campaign or list fires when a member is
+    *added*, and every cycle of a kind reuses the same campaign or list: a contact still in it from an earlier
+    cycle would be "added" as a no-op (Salesforce's DUPLICATE_VALUE, HubSpot's idempotent add) and never asked
+    again. So an audience send removes the contact's membership, if any, and then adds it: each send is a fresh
+    "member added".
+
+    Exactly once still holds, because the outbox calls :meth:`find` only on a retry (``intent.tried_before``),
+    never before a first attempt:
+
+    - first attempt: :meth:`perform` removes (if present), then adds;
+    - a retry: a membership found means the add landed (our remove ran before it, so an old membership cannot
+      have survived a remove that worked): done, nothing is sent again. No membership means the add did not land
+      (or never ran): :meth:`perform` again, whose remove finds nothing and whose add is the one send.
+
+    The one imperfect case: a remove that failed without taking effect (a refusal, a timeout before the CRM
+    acted), then a retry whose :meth:`find` sees the old membership and counts it as done. That loses this
+    cycle's re-enrollment (the contact is not asked this time) rather than risk asking twice: the outbox cannot
+    tell that old membership from the one our add would have made.
+
+    This rests on one holder at a time. A perform that outlives its lease (the connector's own retries inside
+    the remove and the add can each wait minutes) lets a second holder's :meth:`find` run between our remove and
+    our add, see nothing, and remove and add again after us: two "member added". The plain add could not double
+    that way; keeping each send well inside the drain's lease is what rules it out.
     """
 
     writer: Writer
@@ -114,11 +138,7 @@ class AssessmentHandler:
         channel = _channel(p)
         kind = channel.get("type")
         if kind in _AUDIENCES:
-            status = channel.get("status")
-            member = self.writer.add_audience_member(
-                str(channel["audience_id"]), str(p["contact_id"]), str(status) if status is not None else None
-            )
-            return {"member_id": member}
+            return self._reenroll(channel, str(p["contact_id"]))
         if kind == "webhook":
             if self.webhooks is None:
                 raise ProtocolError("a webhook send was recorded but no webhook sender is configured")
@@ -126,6 +146,13 @@ class AssessmentHandler:
             receipt = self.webhooks.sender(channel).send(intent.key, body)
             return {"status": receipt.status, "receipt": receipt.response_id, "duplicate": receipt.duplicate}
         return self._write_fields(intent)
+
+    def _reenroll(self, channel: Mapping[str, object], contact: str) -> dict[str, object]:
+        """Remove the contact's membership (if any), then add it: a new "member added" for this send."""
+        audience, status = str(channel["audience_id"]), channel.get("status")
+        removed = self.writer.remove_audience_member(audience, contact)
+        member = self.writer.add_audience_member(audience, contact, str(status) if status is not None else None)
+        return {"member_id": member, "reenrolled": removed}
 
     def _write_fields(self, intent: Intent) -> dict[str, object]:
         p = intent.payload

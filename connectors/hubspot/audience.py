@@ -1,9 +1,13 @@
-"""Survey audiences as HubSpot lists: membership of a contact, added idempotently.
+"""Survey audiences as HubSpot lists: membership of a contact, added and removed idempotently.
 
 A survey tool sends to a MANUAL (or SNAPSHOT) contact list; the daemon adds the contact with
 ``PUT /crm/v3/lists/{listId}/memberships/add`` (a JSON array of record ids). Adding a member twice
 is a no-op in HubSpot, so the add is idempotent and the transport may retry it freely. The
 membership's id is the contact id: a list membership has no id of its own.
+
+Removing is ``PUT /crm/v3/lists/{listId}/memberships/remove`` with the same body. HubSpot ignores a
+record that is not a member and answers 200 with ``recordIdsRemoved`` naming the ones it took out, so
+the remove is idempotent too, and one call tells whether there was a membership (no lookup first).
 
 Finding a member pages through ``GET /crm/v3/lists/{listId}/memberships`` (250 a page). HubSpot
 sorts that listing by record id, ascending, when paging forward, so the walk stops as soon as it
@@ -85,3 +89,14 @@ class Audiences:
             raise RecordError(contact_id, "OBJECT_NOT_FOUND", f"contact {contact_id} does not exist in HubSpot")
         log.info("crm.audience_member_added", crm="hubspot", list_id=list_id, contact_id=contact_id)
         return contact_id
+
+    def remove_member(self, list_id: str, contact_id: str) -> bool:
+        """Take the contact out of the list: True when HubSpot removed it, False when it was not a member.
+
+        A retry by the transport after a lost reply meets a list without the contact and answers False.
+        """
+        api = self._api
+        data = self._transport.call(lambda **kw: api.remove(list_id, [contact_id], **kw))
+        removed = contact_id in {str(i) for i in data.get("recordIdsRemoved") or []}
+        log.info("crm.audience_member_removed", crm="hubspot", list_id=list_id, contact_id=contact_id, removed=removed)
+        return removed

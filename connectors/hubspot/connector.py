@@ -245,6 +245,10 @@ class HubSpotConnector:
         del status
         return self._audiences.add_member(audience_id, contact_id)
 
+    def remove_audience_member(self, audience_id: str, contact_id: str) -> bool:
+        """Take the contact out of the list in one call; False when it was not a member (nothing to remove)."""
+        return self._audiences.remove_member(audience_id, contact_id)
+
     # -- describe, usage, close ---------------------------------------------------------------
 
     def describe(self, kind: ObjectKind) -> ObjectSchema:

@@ -3,13 +3,18 @@
 An org refuses a second member for the same contact with ``DUPLICATE_VALUE``, which makes adding
 naturally idempotent: a retry after a lost reply, or a second daemon that got there first, meets the
 duplicate and answers with the member that already exists.
+
+Removing is ``DELETE sobjects/CampaignMember/{id}`` of the member a query found. A 404 whose body is
+Salesforce's own ``ENTITY_IS_DELETED`` or ``NOT_FOUND`` means the member is already gone (a retry of a
+delete whose reply was lost, or a person who removed it meanwhile): nothing was removed, which is no error.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 from simple_salesforce.format import format_soql
 
 from connectors.base import ProtocolError
@@ -19,6 +24,7 @@ if TYPE_CHECKING:
     from simple_salesforce.api import Salesforce
 
 DUPLICATE = "DUPLICATE_VALUE"
+GONE = frozenset({"ENTITY_IS_DELETED", "NOT_FOUND"})
 
 
 def member_query(campaign_id: str, contact_id: str) -> str:
@@ -63,3 +69,18 @@ def create_member(sf: Salesforce, body: dict[str, Any]) -> str | None:
     if not isinstance(new_id, str) or not new_id:
         raise ProtocolError("Salesforce created a campaign member but answered without its id")
     return new_id
+
+
+def delete_member(sf: Salesforce, member_id: str) -> bool:
+    """DELETE the member: True when it was deleted now, False when Salesforce says it is already gone.
+
+    Runs inside the connector's attempt, so the 404 is read from the client's exception here; a 404 without
+    Salesforce's own error code (a proxy, a wrong instance URL) is left to the generic translation.
+    """
+    try:
+        sf.restful(f"sobjects/CampaignMember/{quote(member_id, safe='')}", method="DELETE")
+    except SalesforceResourceNotFound as exc:
+        if crm_error(exc.content)[0] in GONE:
+            return False
+        raise
+    return True

@@ -287,6 +287,20 @@ class SalesforceConnector:
             raise ProtocolError("Salesforce called the campaign member a duplicate, but no member was found")
         return existing
 
+    def remove_audience_member(self, audience_id: str, contact_id: str) -> bool:
+        """Delete the contact's CampaignMember, found by the same query as :meth:`find_audience_member`.
+
+        False when there is none, or when the DELETE answers 404 because it is already gone (a retried DELETE
+        whose first reply was lost, or a person who removed it in between): either way no member is left.
+        """
+        member = self.find_audience_member(audience_id, contact_id)
+        if member is None:
+            return False
+        removed = self._call(lambda sf: audience.delete_member(sf, member))
+        log.info("crm.audience_member_removed", crm=self.crm, campaign_id=audience_id, contact_id=contact_id,
+                 member_id=member, removed=removed)  # fmt: skip
+        return removed
+
     # -- describe and usage ------------------------------------------------------------------
 
     def describe(self, kind: ObjectKind) -> ObjectSchema:

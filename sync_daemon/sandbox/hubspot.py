@@ -200,5 +200,6 @@ class HubSpotSandbox(ObjectRoutes, MetaRoutes):
         add("POST", r"/crm/v3/properties/(?P<type>[^/]+)", self._create_property)
         add("GET", r"/crm/v3/properties/(?P<type>[^/]+)/(?P<name>[^/]+)", self._property)
         add("PUT", r"/crm/v3/lists/(?P<id>[^/]+)/memberships/add", self._list_add)
+        add("PUT", r"/crm/v3/lists/(?P<id>[^/]+)/memberships/remove", self._list_remove)
         add("GET", r"/crm/v3/lists/(?P<id>[^/]+)/memberships", self._list_members)
         add("GET", r"/account-info/v3/api-usage/daily/private-apps", self._usage)

@@ -161,6 +161,21 @@ class MetaRoutes(HubSpotState):
                 added.append(rid)
         return Response(200, {"recordIdsRemoved": [], "recordsIdsAdded": added, "recordIdsMissing": missing})
 
+    def _list_remove(self, request: Request) -> Response:
+        """``PUT .../memberships/remove``: members named are taken out; non-members are ignored, as in HubSpot.
+
+        A record id that names no live contact is reported in ``recordIdsMissing``; one that exists but is not a
+        member appears in no list of the answer (HubSpot's "ignored").
+        """
+        found = self._manual_list(request.params["id"])
+        removed, missing = [], []
+        for rid in [str(r) for r in request.json() or []]:
+            if not rid.isdigit() or not self._alive("contacts", int(rid)):
+                missing.append(rid)
+            elif found["members"].pop(rid, None) is not None:
+                removed.append(rid)
+        return Response(200, {"recordIdsRemoved": removed, "recordsIdsAdded": [], "recordIdsMissing": missing})
+
     def _list_members(self, request: Request) -> Response:
         members = sorted(self._manual_list(request.params["id"])["members"].items(), key=lambda m: int(m[0]))
         limit, offset = min(int(request.arg("limit") or 100), 250), int(request.arg("after") or 0)
