@@ -345,6 +345,23 @@ class AssessmentResponse(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class Lease(Base):
+    """A named lease: which process is the active replica, until when, and what it publishes for ``status``.
+
+    One conditional UPDATE takes or renews it (see :mod:`sync_daemon.store.leases`), so two processes never
+    both hold it. ``info`` is the holder's own report (its next scheduled runs, version, host).
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(KEY_LEN), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(KEY_LEN), nullable=False)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    info: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+
+
 RECORD_KINDS = ("accounts", "contacts")
 CURSORS: Table = Base.metadata.tables["cursors"]
 RUNS: Table = Base.metadata.tables["runs"]
@@ -359,6 +376,7 @@ HANDOFFS: Table = Base.metadata.tables["handoffs"]
 ASSESSMENT_SENDS: Table = Base.metadata.tables["assessment_sends"]
 ASSESSMENT_SKIPS: Table = Base.metadata.tables["assessment_skips"]
 ASSESSMENT_RESPONSES: Table = Base.metadata.tables["assessment_responses"]
+LEASES: Table = Base.metadata.tables["leases"]
 
 
 def record_table(kind: str) -> Table:

@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
+from sqlalchemy import text
 
 from sync_daemon.store import cursors, queries, runs
 from sync_daemon.store.assessments_api import AssessmentStoreMixin
 from sync_daemon.store.engine import create_store_engine, read_connection, write_transaction
 from sync_daemon.store.handoffs_api import HandoffStoreMixin
+from sync_daemon.store.leases_api import LeaseStoreMixin
 from sync_daemon.store.migrate import current_revision, upgrade_to_head
 from sync_daemon.store.models import RECORD_KINDS
 from sync_daemon.store.outbox_api import OutboxStoreMixin
@@ -44,7 +46,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(AssessmentStoreMixin, PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin):
+class Store(AssessmentStoreMixin, PushStoreMixin, OutboxStoreMixin, PlanStoreMixin, HandoffStoreMixin, LeaseStoreMixin):
     """Accounts, contacts, cursors, runs, pushed values, record errors, the outbox, plans and handoffs in one DB."""
 
     def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], datetime] = utc_now) -> None:
@@ -75,6 +77,11 @@ class Store(AssessmentStoreMixin, PushStoreMixin, OutboxStoreMixin, PlanStoreMix
     def schema_version(self) -> str | None:
         """Return the applied revision, or ``None`` for a database never migrated."""
         return current_revision(self._engine)
+
+    def ping(self) -> None:
+        """Raise unless the database answers ``SELECT 1`` (the readiness probe's store check)."""
+        with read_connection(self._engine) as conn:
+            conn.execute(text("SELECT 1"))
 
     def apply_page(
         self,

@@ -199,7 +199,7 @@ def test_0005_downgrades_to_0004_dropping_only_note_text_and_restarted_on(store:
     assert columns_before - columns_down == {"note_text", "restarted_on"}
     assert "adoption_reached" in set(inspect(store.engine).get_table_names())
     store.migrate()
-    assert store.schema_version() == head_revision() == "0006"
+    assert store.schema_version() == head_revision() == "0007"
     assert {c["name"] for c in inspect(store.engine).get_columns("handoffs")} == columns_before
     row = store.handoffs_for(CRM, ["a1"])["a1"]
     assert (row.outcome, row.handed_off_on, row.note_key) == ("handed_off", D2, f"handoff-note:{CRM}:a1:1")

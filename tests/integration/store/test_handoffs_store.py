@@ -57,7 +57,7 @@ def test_0004_downgrades_to_0003_dropping_only_the_handoff_tables_and_upgrades_a
     assert not {"adoption_reached", "handoffs"} & tables
     assert "plans" in tables
     store.migrate()
-    assert store.schema_version() == head_revision() == "0006"
+    assert store.schema_version() == head_revision() == "0007"
     assert store.handoffs_for(CRM, ["a1"]) == {}
     assert set(store.plans_for(CRM, ["a1"])) == {"a1"}
 

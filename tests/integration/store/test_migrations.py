@@ -21,7 +21,7 @@ def test_migrate_creates_the_schema_on_an_empty_database(store_url: str) -> None
     try:
         assert store.schema_version() is None
         store.migrate()
-        assert store.schema_version() == head_revision() == "0006"
+        assert store.schema_version() == head_revision() == "0007"
         assert set(inspect(store.engine).get_table_names()) >= TABLES
     finally:
         store.close()
@@ -31,12 +31,12 @@ def test_migrate_twice_is_a_no_op_that_keeps_data(store: Store) -> None:
     """Running migrate() on a current schema changes neither the revision nor the rows."""
     store.apply_page("hubspot", "accounts", [rec("a1")], None, CursorState())
     store.migrate()
-    assert store.schema_version() == "0006"
+    assert store.schema_version() == "0007"
     assert store.count("accounts") == 1
 
 
 def test_models_match_the_migrated_schema(store: Store) -> None:
-    """Alembic autogenerate finds no difference between the models and the migrations (0001 to 0006)."""
+    """Alembic autogenerate finds no difference between the models and the migrations (0001 to 0007)."""
     with store.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []

@@ -78,9 +78,9 @@ def test_developers_can_migrate_with_the_alembic_command(tmp_path: Path) -> None
             check=False,
         )
         assert done.returncode == 0, done.stderr
-    assert "0006 (head)" in done.stdout
+    assert "0007 (head)" in done.stdout
     store = Store(url)
     try:
-        assert store.schema_version() == "0006"
+        assert store.schema_version() == "0007"
     finally:
         store.close()
