@@ -131,6 +131,21 @@ def sync(dry_run: bool, force: bool, output: str) -> None:  # noqa: FBT001 - cli
 
 
 @main.command()
+@handle_errors
+def run() -> None:
+    """Run the daemon: cycles on the schedule, one active replica, /healthz /readyz /metrics; stop with SIGTERM."""
+    from sync_daemon.commands.run import run_daemon  # noqa: PLC0415
+    from sync_daemon.leadership import AnotherInstanceError  # noqa: PLC0415
+
+    settings = _settings(require_crm=True)
+    try:
+        code = run_daemon(settings, dict(os.environ))
+    except AnotherInstanceError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    sys.exit(code)
+
+
+@main.command()
 @click.option("--remote", is_flag=True, help="Also check the mapping against the live CRM schema.")
 @handle_errors
 def validate(remote: bool) -> None:  # noqa: FBT001 - click flag

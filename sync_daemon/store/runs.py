@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Connection
 
-RUN_STATUSES = ("running", "ok", "partial", "failed", "stopped", "parked")
+RUN_STATUSES = ("running", "ok", "partial", "failed", "stopped", "parked", "interrupted")
 
 
 def insert_run(conn: Connection, crm: str, command: str, *, dry_run: bool, started_at: datetime) -> str:
