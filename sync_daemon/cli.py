@@ -20,6 +20,7 @@ from rich.console import Console
 
 from connectors.base import ConnectorError
 from sync_daemon.config.errors import ConfigError
+from sync_daemon.errors import SchemaTooNewError
 from sync_daemon.logs import configure_logging, redact_text
 from sync_daemon.settings import AppSettings, SettingsError, load_settings
 
@@ -61,6 +62,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             _fail(f"Settings are not usable:\n{exc}", EXIT_CONFIG)
         except ConfigError as exc:
             _fail(exc.render(), EXIT_CONFIG)
+        except SchemaTooNewError as exc:
+            _fail(f"Store: {exc}", EXIT_CONFIG)
         except ConnectorError as exc:
             _fail(f"CRM error: {type(exc).__name__}: {exc}", EXIT_RUNTIME)
         raise AssertionError("unreachable")  # pragma: no cover - _fail exits

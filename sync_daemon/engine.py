@@ -112,6 +112,7 @@ class _Run:
     clock: Callable[[], datetime]
     run_id: str
     calls_before: int
+    started: datetime
     stats: dict[str, PullStats] = field(default_factory=dict)
     push: PushResult | None = None
     outbox: DrainStats | None = None
@@ -122,6 +123,9 @@ class _Run:
             out["push"] = self.push.as_dict()
         if self.outbox is not None:
             out["outbox"] = {k: v for k, v in dataclasses.asdict(self.outbox).items() if v}
+        usage = self.connector.usage()
+        if usage.limit is not None:  # the CRM's daily budget as it last reported it: for status and metrics
+            out["api_budget"] = {"used": usage.used, "limit": usage.limit}
         return out
 
     def finish(self, status: str, error: str | None) -> CycleResult:
@@ -138,7 +142,7 @@ class _Run:
             error_summary=error,
         )
         return CycleResult(
-            self.run_id, self.connector.crm, status, finished, 0.0, calls, self.stats, error, self.push, self.outbox
+            self.run_id, self.connector.crm, status, self.started, 0.0, calls, self.stats, error, self.push, self.outbox
         )
 
 
@@ -260,7 +264,7 @@ def run_cycle(
     """Run one cycle and record it; connector failures end the cycle with a status, never a crash."""
     started, t0 = clock(), monotonic()
     run = _Run(store, connector, clock, store.start_run(connector.crm, options.command, options.dry_run, started),
-               connector.usage().calls)  # fmt: skip
+               connector.usage().calls, started)  # fmt: skip
     bind_run(run.run_id)
     status, error = "ok", None
     try:

@@ -61,6 +61,8 @@ def run_daemon(settings: AppSettings, environ: Mapping[str, str]) -> int:
 
     def cycle(*, send_assessments: bool, interrupted: Callable[[], bool]) -> CycleResult:
         now = datetime.now(UTC)
+        # Cycles never overlap (one leader, one worker): a `run` cycle still marked running died with its process.
+        store.abandon_runs("run", now)
         setup = push_setup(settings, mapping, force=False, plans=plans, store=store, crm=mapping.crm, now=now,
                            handoff=handoff, assessments=assessments, webhooks=webhooks,
                            send_assessments=send_assessments)  # fmt: skip

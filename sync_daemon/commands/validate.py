@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import OBJECT_KINDS
@@ -13,12 +14,10 @@ from sync_daemon.config.loader import load_mapping, load_mapping_with_positions,
 from sync_daemon.config.note_template import NOTE_TEMPLATE_FILE, check_note_template
 from sync_daemon.config.plan_loader import known_account_fields, load_plans, validate_plans
 from sync_daemon.config.remote import check_remote
-from sync_daemon.resources import shipped
+from sync_daemon.resources import resolve
 from sync_daemon.wiring import build_connector, config_path, plans_directory
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from rich.console import Console
 
     from sync_daemon.config.errors import Problem
@@ -30,7 +29,8 @@ def mapping_paths(settings: AppSettings) -> list[Path]:
     """The mapping files in play: the configured one, or every shipped/local one when no CRM is set."""
     if settings.sync.crm is not None or settings.sync.mapping_file is not None:
         return [settings.mapping_path()]
-    return [shipped("mappings/salesforce.yaml"), shipped("mappings/hubspot.yaml")]
+    # The working directory's mappings (a container's mounted /app/mappings), else the shipped examples.
+    return [resolve(Path(f"mappings/{crm}.yaml"), f"mappings/{crm}.yaml") for crm in ("salesforce", "hubspot")]
 
 
 def _policy_problems(settings: AppSettings, plans_dir: Path, mapping: MappingFile) -> list[Problem]:

@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 
+from sync_daemon.errors import SchemaTooNewError
 from sync_daemon.store.engine import read_connection, write_transaction
 
 if TYPE_CHECKING:
@@ -35,11 +36,24 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Apply every pending migration in one transaction; a no-op when already at head."""
+    """Apply every pending migration in one transaction; a no-op when already at head.
+
+    ``SchemaTooNewError`` when the database is at a revision this version does not ship (a newer daemon migrated
+    it): refusing is the only safe answer, and the message says what to do instead of a traceback.
+    """
     with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(_ADVISORY_LOCK_KEY)))
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current is not None and current not in _known_revisions():
+            raise SchemaTooNewError(current, head_revision())
         command.upgrade(alembic_config(conn), "head")
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only needed here
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -47,6 +47,14 @@ def close_run(conn: Connection, run_id: str, values: Mapping[str, Any]) -> None:
         raise LookupError(f"no run with id {run_id!r}")
 
 
+def abandon_runs(conn: Connection, command: str, now: datetime) -> int:
+    """Close the runs of ``command`` still ``running`` (their process died): ``failed``, saying so; how many."""
+    summary = "abandoned: the process running it stopped before it finished (killed or lost)"
+    values = {"status": "failed", "finished_at": now, "error_summary": summary}
+    query = update(RUNS).where(RUNS.c.command == command, RUNS.c.status == "running").values(values)
+    return int(conn.execute(query).rowcount)
+
+
 def latest_runs(conn: Connection, limit: int) -> list[RunRow]:
     """Return the ``limit`` most recently started runs, newest first."""
     query = select(RUNS).order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(limit)

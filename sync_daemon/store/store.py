@@ -149,6 +149,14 @@ class Store(AssessmentStoreMixin, PushStoreMixin, OutboxStoreMixin, PlanStoreMix
         with write_transaction(self._engine) as conn:
             runs.close_run(conn, run_id, values)
 
+    def abandon_runs(self, command: str, now: datetime) -> int:
+        """Close the ``command`` runs still marked running: their process died (only the leader calls this)."""
+        with write_transaction(self._engine) as conn:
+            closed = runs.abandon_runs(conn, command, to_utc(now))
+        if closed:
+            log.warning("store.runs_abandoned", command=command, closed=closed)
+        return closed
+
     def recent_runs(self, limit: int = 10) -> list[RunRow]:
         """Return the last ``limit`` runs, newest first."""
         with read_connection(self._engine) as conn:
