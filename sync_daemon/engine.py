@@ -85,6 +85,8 @@ class CycleOptions:
     # Asked between pages, before the push and between outbox intents: the daemon is shutting down. The cycle
     # then stops there, ``interrupted``: every page, batch and intent before it is fully recorded.
     interrupted: Callable[[], bool] = field(default=lambda: False, compare=False)
+    # How long a claimed outbox intent stays this process's: a process that dies holding claims delays them so long.
+    outbox_lease: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,13 @@ class _InterruptedError(Exception):
 
 
 def _push_and_drain(
-    run: _Run, client: CrmClient, setup: PushSetup, *, dry_run: bool, interrupted: Callable[[], bool]
+    run: _Run,
+    client: CrmClient,
+    setup: PushSetup,
+    *,
+    dry_run: bool,
+    interrupted: Callable[[], bool],
+    outbox_lease: timedelta,
 ) -> str:
     options = PushOptions(
         dry_run=dry_run or setup.options.dry_run,
@@ -201,7 +209,7 @@ def _push_and_drain(
     if run.push.stopped is not None:
         return "stopped"
     if not options.dry_run:
-        return _drain(run, client, options.budget, setup.webhooks, interrupted)
+        return _drain(run, client, options.budget, webhooks=setup.webhooks, interrupted=interrupted, lease=outbox_lease)
     return "ok"
 
 
@@ -215,12 +223,14 @@ def _drain(
     run: _Run,
     client: CrmClient,
     policy: BudgetPolicy,
+    *,
     webhooks: WebhookSenders | None = None,
     interrupted: Callable[[], bool] = lambda: False,
+    lease: timedelta = timedelta(minutes=5),
 ) -> str:
     """Drain the outbox within the budget; ``partial`` when the CRM refused for a spent budget."""
     run.outbox = drain(run.store, handlers(client, webhooks), worker=worker_id(run.run_id), now=run.clock,
-                       crm=client.crm,
+                       crm=client.crm, lease=lease,
                        should_stop=lambda: interrupted() or _reserve_reached(client, policy))  # fmt: skip
     if run.outbox.stopped == "requested" and interrupted():
         log.info("sync.outbox_deferred", reason="shutting down")
@@ -247,7 +257,7 @@ def _work(
     if options.interrupted():
         raise _InterruptedError("shutting down before the push")
     return _push_and_drain(run, _writer(run.connector), push_setup, dry_run=options.dry_run,
-                           interrupted=options.interrupted)  # fmt: skip
+                           interrupted=options.interrupted, outbox_lease=options.outbox_lease)  # fmt: skip
 
 
 def run_cycle(

@@ -67,7 +67,8 @@ def run_daemon(settings: AppSettings, environ: Mapping[str, str]) -> int:
                            handoff=handoff, assessments=assessments, webhooks=webhooks,
                            send_assessments=send_assessments)  # fmt: skip
         options = CycleOptions(overlap=timedelta(seconds=settings.sync.overlap_seconds), command="run",
-                               interrupted=interrupted)  # fmt: skip
+                               interrupted=interrupted,
+                               outbox_lease=timedelta(seconds=settings.sync.outbox_lease_seconds))  # fmt: skip
         result = run_cycle(connector, store, options=options, clock=lambda: datetime.now(UTC), classifier=classifier,
                            push_setup=setup)  # fmt: skip
         state.record_usage(mapping.crm, connector.usage())

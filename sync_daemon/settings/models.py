@@ -100,6 +100,7 @@ class SyncSettings(_EnvSettings):
     misfire_grace_seconds: int = Field(default=300, ge=1)
     shutdown_grace_seconds: float = Field(default=60.0, gt=0, le=3600)
     lease_ttl_seconds: float = Field(default=30.0, ge=3, le=3600)
+    outbox_lease_seconds: float = Field(default=300.0, ge=1, le=86_400)  # a claimed intent's hold (a dead claimer's)
     health_host: str = "0.0.0.0"  # noqa: S104 - a container's health port listens on every interface
     health_port: int = Field(default=8080, ge=0, le=65535)  # 0: no health server
     ready_max_age_seconds: float | None = Field(default=None, gt=0)  # default: 3 intervals (or a day with cron)

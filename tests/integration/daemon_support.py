@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 POLL_SECONDS = 0.05
 DEADLINE_SECONDS = 60.0
 INTERVAL_SECONDS = 1
+OUTBOX_LEASE_SECONDS = 3  # a killed replica's claimed sends go to the next one after this long
 TTL_SECONDS = 3
 GRACE_SECONDS = 5
 HS_KEY = "sync_daemon_key"
@@ -78,6 +79,7 @@ def daemon_env(handle: SandboxHandle, database_url: str, data_dir: Path) -> dict
             "SYNC_LOG_FORMAT": "json",
             "SYNC_SCHEDULE_INTERVAL_SECONDS": str(INTERVAL_SECONDS),
             "SYNC_LEASE_TTL_SECONDS": str(TTL_SECONDS),
+            "SYNC_OUTBOX_LEASE_SECONDS": str(OUTBOX_LEASE_SECONDS),
             "SYNC_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),
             "SYNC_HEALTH_HOST": "127.0.0.1",
         }

@@ -6,8 +6,11 @@ first backfill stops at the safety valve, so every test first runs ``sync --forc
 handoff note and the onboarding assessments the seeded sandbox calls for. Proven:
 
 - three replicas on one PostgreSQL database: exactly one is ``active`` (``sync_daemon_role``), every cycle is
-  its, the runs never overlap in time; SIGKILL of it makes another take the lease within TTL + one renewal
-  interval, cycles go on, and no outbox intent (note or assessment) is performed twice (logs and sandbox notes);
+  its, the runs never overlap in time; five accounts are then handed off (a person's ``force``) and the active
+  replica is SIGKILLed as soon as it stored the first new note's intent, typically with notes claimed and in
+  flight: another takes the lease within TTL + one renewal interval, cycles go on, the dead one's claims lapse
+  (``SYNC_OUTBOX_LEASE_SECONDS``), and every note lands exactly once (one POST each in the sandbox's call log,
+  one note per key), no outbox intent performed twice;
 - SIGTERM while a cycle's page is in flight (a delayed sandbox reply): exit 0 within the shutdown grace, the run
   row finished, and the next start's first cycle is ok with nothing lost (no dead or pending intent) or repeated;
 - SQLite: a second ``run`` on the same store exits 2 naming the first one's pid;
@@ -24,7 +27,7 @@ import signal
 import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -52,6 +55,8 @@ from tests.integration.daemon_support import (
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from sync_daemon.sandbox.hubspot import HubSpotSandbox
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOTES_PATH = "/crm/v3/objects/notes"
@@ -125,15 +130,30 @@ def note_posts(sandbox: SandboxHandle, since: int) -> int:
     return sum(c.method == "POST" and c.path == NOTES_PATH for c in calls)
 
 
-def assert_sent_once(sandbox: SandboxHandle, store: Store, before: set[str]) -> None:
+def assert_sent_once(sandbox: SandboxHandle, store: Store, before: set[str], new: set[str] | None = None) -> None:
     """The outbox holds only done intents (none dead, none waiting) and the sandbox one note per key."""
     rows = outbox_rows(store)
     assert {kind for _key, kind, _status in rows} >= {"note", "assessment"}
     assert Counter(status for _key, _kind, status in rows) == Counter({"done": len(rows)})
-    assert {key for key, _kind, _status in rows} == before
+    assert {key for key, _kind, _status in rows} == before | (new or set())
     notes = hubspot_note_keys(sandbox)
     assert notes
     assert set(notes.values()) == {1}, notes
+
+
+def force_handoffs(sandbox: SandboxHandle, store: Store, n: int) -> list[str]:
+    """A person sets the override to force on ``n`` accounts in onboarding: the next cycle hands them off."""
+    waiting = [r.account_id for r in store.list_handoffs("hubspot", limit=1000) if r.handed_off_on is None][:n]
+    assert len(waiting) == n
+    app = cast("HubSpotSandbox", sandbox.app)
+    for account_id in waiting:
+        app.update("companies", account_id, handoff_override="force")
+    return waiting
+
+
+def new_note_intents(store: Store, before: set[str]) -> set[str]:
+    """The note intents stored since ``before`` (any status)."""
+    return {key for key, kind, _status in outbox_rows(store) if kind == "note" and key not in before}
 
 
 def finished_ok(store: Store, run_ids: set[str]) -> int:
@@ -180,6 +200,9 @@ def test_three_replicas_one_active_and_a_takeover_within_the_ttl(
         ran = {r.id for r in daemon_runs(store) if r.finished_at is not None}
         wait_until(lambda: ran <= active.run_ids(), "the active replica logged every finished cycle")
 
+        # Hand off five more accounts now, so notes are being sent when the active replica dies.
+        staged = force_handoffs(sandbox, store, 5)
+        wait_until(lambda: new_note_intents(store, before), "the active replica stored a new note's intent")
         killed_at = datetime.now(UTC)
         active.proc.send_signal(signal.SIGKILL)
         active.proc.wait(timeout=30)
@@ -191,14 +214,18 @@ def test_three_replicas_one_active_and_a_takeover_within_the_ttl(
         assert f":{new.proc.pid}:" in lease.holder
         assert lease.acquired_at - killed_at <= timedelta(seconds=TTL_SECONDS * 4 / 3) + TAKEOVER_MARGIN
         wait_until(lambda: finished_ok(store, new.run_ids()) >= 2, "the new active replica ran two cycles")
+        wait_until(lambda: len(new_note_intents(store, before)) == len(staged), "every staged account's note intent")
+        notes = new_note_intents(store, before)
+        # The killed replica's claims lapse after SYNC_OUTBOX_LEASE_SECONDS; the new leader resolves them by key.
+        wait_until(lambda: {k for k, _kind, st in outbox_rows(store) if st == "done"} >= notes, "every note sent")
 
         assert one_active(rest)
         assert not active.run_ids() & new.run_ids()
         assert_no_overlap(store, killed_at)
-        assert_sent_once(sandbox, store, before)
+        assert_sent_once(sandbox, store, before, notes)
         assert all(n == 1 for n in performed(daemons).values())
         assert not set(performed(daemons)) & before
-        assert note_posts(sandbox, calls_before) == 0
+        assert note_posts(sandbox, calls_before) == len(staged)  # each new note created once, across the switch
     finally:
         store.close()
 
