@@ -9,6 +9,7 @@ test ever waits (tenacity's own design: the decision is pure, sleeping is the on
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -43,11 +44,22 @@ class RetrySettings:
     max_retry_after: float = 120.0
 
 
+def _jittered(first: float, cap: float) -> wait_exponential_jitter:
+    """Jittered exponential backoff from ``first`` seconds up to ``cap``.
+
+    tenacity 9.2 renamed the first wait ``initial`` to ``multiplier`` (and warns on the old name); the project allows
+    any 9.x, so the name is chosen from the installed signature.
+    """
+    if "multiplier" in inspect.signature(wait_exponential_jitter).parameters:
+        return wait_exponential_jitter(multiplier=first, max=cap)
+    return wait_exponential_jitter(initial=first, max=cap)
+
+
 class _WaitRetryAfterOrBackoff:
     """Wait what the CRM asked for (``Retry-After``, capped), else jittered exponential backoff."""
 
     def __init__(self, settings: RetrySettings) -> None:
-        self._backoff = wait_exponential_jitter(initial=settings.initial_wait, max=settings.max_wait)
+        self._backoff = _jittered(settings.initial_wait, settings.max_wait)
         self._cap = settings.max_retry_after
 
     def __call__(self, state: RetryCallState) -> float:

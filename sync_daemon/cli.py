@@ -127,9 +127,13 @@ def demo(crm: str, accounts: int, contacts: int, database: Path | None) -> None:
 def sync(dry_run: bool, force: bool, output: str) -> None:  # noqa: FBT001 - click flags
     """Run one cycle now against the configured CRM."""
     from sync_daemon.commands.sync import run_sync  # noqa: PLC0415
+    from sync_daemon.leadership import AnotherInstanceError  # noqa: PLC0415
 
     settings = _settings(require_crm=True)
-    ok = run_sync(settings, dry_run=dry_run, force=force, output=output, console=_out())
+    try:
+        ok = run_sync(settings, dry_run=dry_run, force=force, output=output, console=_out())
+    except AnotherInstanceError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     sys.exit(0 if ok else EXIT_RUNTIME)
 
 

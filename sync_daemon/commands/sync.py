@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import structlog
+from sqlalchemy.engine import make_url
 
 from sync_daemon.assessment_provider import AssessmentProvider
 from sync_daemon.config.loader import load_mapping
@@ -16,6 +17,7 @@ from sync_daemon.domain.personas import PersonaClassifier
 from sync_daemon.domain.safety import SafetyPolicy
 from sync_daemon.engine import CycleOptions, CycleResult, PushSetup, run_cycle
 from sync_daemon.handoff_provider import HandoffProvider
+from sync_daemon.leadership import SqliteLeadership, holder_id, sqlite_file
 from sync_daemon.plan_provider import PlanProvider
 from sync_daemon.progress import make_progress
 from sync_daemon.push import DesiredStateProvider, PersonaProvider, PushOptions
@@ -89,6 +91,16 @@ def push_setup(
     return PushSetup(mapping, providers, options, webhooks)
 
 
+def single_instance(database_url: str) -> SqliteLeadership | None:
+    """The SQLite store's single-process lock (``AnotherInstanceError`` while a daemon holds it); None on PostgreSQL.
+
+    With PostgreSQL a manual cycle may run beside the daemon: the outbox and the store's keys keep every send once.
+    """
+    if make_url(database_url).get_backend_name() != "sqlite":
+        return None
+    return SqliteLeadership(sqlite_file(make_url(database_url)), holder=holder_id())
+
+
 def show(result: CycleResult, *, output: str, console: Console) -> None:
     """Print the cycle: the plan (dry run or stopped), the counts, and what stopped it."""
     push = result.push
@@ -117,6 +129,7 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
     assessments = load_assessment_policy(settings, mapping, os.environ)  # and a broken assessment policy
     webhooks = webhook_senders(settings, os.environ) if assessments is not None else None
     classifier = PersonaClassifier.from_rules(mapping.personas)
+    lock = single_instance(settings.sync.database_url)  # a `run` on this SQLite store: refuse, do not race it
     store = Store.open(settings.sync.database_url)
     connector = build_connector(settings, mapping, sleep=time.sleep)
     is_tty = console.is_terminal and output == "table"
@@ -150,5 +163,7 @@ def run_sync(settings: AppSettings, *, dry_run: bool, force: bool, output: str, 
         store.close()
         if webhooks is not None:
             webhooks.close()
+        if lock is not None:
+            lock.release()
     show(result, output=output, console=console)
     return result.ok

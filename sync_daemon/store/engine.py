@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 10
 _BEGIN = {"IMMEDIATE": "BEGIN IMMEDIATE", "DEFERRED": "BEGIN"}
 
 
@@ -33,8 +34,8 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise ValueError(f"unsupported database {backend!r}; use one of {SUPPORTED_BACKENDS}")
-    if backend == "postgresql":
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+    if backend == "postgresql":  # a host that drops packets must not hang /readyz or a cycle for minutes
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     _ensure_parent_dir(parsed)
     engine = create_engine(parsed, echo=echo)
     event.listen(engine, "connect", _configure_sqlite)

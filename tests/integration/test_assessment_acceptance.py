@@ -657,8 +657,10 @@ def test_three_replicas_running_full_cycles_send_each_assessment_once(
     for index, account in enumerate(accounts):
         fresh_account(sandbox, account, today(sandbox))
         contacts += [add_person(sandbox, account, Person(f"R{index}", f"N{n}", t)) for n, t in enumerate(TEAM[:4])]
-    results = run_replicas(replicas, sandbox, store_url)  # the replicas' first cycles race to start the plans
-    assert log.requests == []  # nothing is due yet
+    # One daemon first: in production the lease keeps cycles apart, and replicas racing through a fresh store's
+    # first cycle (plans, cursors, pages all new) are not what this test is about; nothing is due yet.
+    ran(cycle(sandbox, store))
+    assert log.requests == []
     travel_to(sandbox, today(sandbox) + DAY)
     for account in accounts:
         force_handoff(sandbox, account)
