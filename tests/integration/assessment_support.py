@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -33,7 +32,6 @@ import structlog
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
-from sync_daemon import engine
 from sync_daemon.commands.sync import push_setup
 from sync_daemon.config.yaml_positions import read_yaml
 from sync_daemon.domain.personas import PersonaClassifier
@@ -48,6 +46,7 @@ from sync_daemon.store.models import OUTBOX
 from sync_daemon.wiring import load_assessment_policy, load_handoff_setup, load_plan_set
 from tests.faketime import FakeTime
 from tests.integration.handoff_support import connector_for, daemon_mapping
+from tests.integration.outbox_support.dying import KilledCycle, die_in
 from tests.integration.outbox_support.sandboxes import SandboxAddress
 
 if TYPE_CHECKING:
@@ -69,7 +68,6 @@ if TYPE_CHECKING:
     from tests.conformance.drivers import Driver
 
 Key = tuple[str, str, int]  # (contact, kind, cycle): the identity of a send
-KILL_MODES = ("before_call", "after_effect")
 BARRIER_TIMEOUT = 60.0
 _SF_COLLECTION = re.compile(r"/services/data/v[\d.]+/composite/sobjects$")
 _HS_CONTACT_BATCH = re.compile(r"/crm/v3/objects/contacts/batch/update$")
@@ -358,50 +356,12 @@ class DroppedReplies:
 # -- a daemon SIGKILLed inside an assessment send ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KilledSend:
-    """What the child is told: the store, the sandbox, the daemon's clock (ISO), and when in the send to die."""
-
-    store_url: str
-    sandbox: str
-    now: str
-    mode: str
-
-    def to_json(self) -> str:
-        """The job as one command-line argument."""
-        return json.dumps(asdict(self))
-
-
-class _DyingSends:
-    """The real assessment handler, but the process dies before its CRM call or right after it."""
-
-    def __init__(self, real: IntentHandler, mode: str) -> None:
-        self._real, self._mode = real, mode
-
-    def find(self, intent: Intent) -> dict[str, object] | None:
-        return self._real.find(intent)
-
-    def perform(self, intent: Intent) -> dict[str, object]:
-        if self._mode == "after_effect":
-            self._real.perform(intent)
-        os.kill(os.getpid(), signal.SIGKILL)
-        raise AssertionError("unreachable: the process is dead")  # pragma: no cover
-
-
 def main(raw: str) -> None:
     """Run one real daemon cycle against the parent's sandbox and die in its first assessment send."""
-    job = KilledSend(**json.loads(raw))
-    if job.mode not in KILL_MODES:
-        raise SystemExit(f"mode must be one of {KILL_MODES}")
+    job = KilledCycle.parse(raw)
     address = SandboxAddress.from_json(job.sandbox)
     now = datetime.fromisoformat(job.now)
-    real_handlers = handlers
-
-    def dying(writer: Writer, webhooks: WebhookSenders | None = None) -> dict[str, IntentHandler]:
-        found = real_handlers(writer, webhooks)
-        return found | {ASSESSMENT: _DyingSends(found[ASSESSMENT], job.mode)}
-
-    engine.handlers = dying  # type: ignore[attr-defined]  # this process only, and it dies in the drain
+    die_in(ASSESSMENT, job.mode)
     env = daemon_env(address.crm)
     connector = connector_for(address, daemon_config(env).mapping, FakeTime(now), attempts=1)
     assessment_cycle(env, Store(job.store_url), connector, lambda: now)

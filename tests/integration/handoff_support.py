@@ -16,45 +16,38 @@ inside the outbox drain, before or after the note's CRM call (see :func:`main`).
 from __future__ import annotations
 
 import base64
-import json
-import os
-import signal
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.retry import RetryPolicy, RetrySettings
-from sync_daemon import engine
 from sync_daemon.commands.sync import push_setup
 from sync_daemon.config.loader import load_mapping
 from sync_daemon.domain.personas import PersonaClassifier
 from sync_daemon.engine import CycleOptions, CycleResult, run_cycle
-from sync_daemon.intents import NOTE, handlers
+from sync_daemon.intents import NOTE
 from sync_daemon.sandbox.hubspot_data import format_datetime
 from sync_daemon.settings import load_settings
 from sync_daemon.store import Store
 from sync_daemon.wiring import load_handoff_setup, load_plan_set
 from tests.faketime import FakeTime
+from tests.integration.outbox_support.dying import KilledCycle, die_in
 from tests.integration.outbox_support.sandboxes import SandboxAddress
 from tests.unit.handoff_note.builders import HEADINGS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from connectors.base import Connector, Writer
+    from connectors.base import Connector
     from sync_daemon.config.models import MappingFile
-    from sync_daemon.intents import WebhookSenders
-    from sync_daemon.outbox import IntentHandler
-    from sync_daemon.store import Intent
     from tests.conformance.drivers import Driver
 
 SECTIONS = HEADINGS  # the default template's section headings, in the order the note shows them
 # The tags the connectors turn plain text into; anything else in a stored note is injected markup.
 NOTE_TAGS = frozenset({"p", "br", "ul", "li", "strong"})
-KILL_MODES = ("before_call", "after_effect")
 
 
 # -- one cycle, as the daemon wires it ---------------------------------------------------------------
@@ -322,50 +315,12 @@ def text_lines(text: str) -> list[str]:
 # -- a daemon SIGKILLed inside the drain -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class KilledCycle:
-    """What the child is told: the store, the sandbox, the daemon's clock (ISO), and when in the note to die."""
-
-    store_url: str
-    sandbox: str
-    now: str
-    mode: str
-
-    def to_json(self) -> str:
-        """The job as one command-line argument."""
-        return json.dumps(asdict(self))
-
-
-class _DyingNotes:
-    """The real note handler, but the process dies before its CRM call or right after it."""
-
-    def __init__(self, real: IntentHandler, mode: str) -> None:
-        self._real, self._mode = real, mode
-
-    def find(self, intent: Intent) -> dict[str, object] | None:
-        return self._real.find(intent)
-
-    def perform(self, intent: Intent) -> dict[str, object]:
-        if self._mode == "after_effect":
-            self._real.perform(intent)
-        os.kill(os.getpid(), signal.SIGKILL)
-        raise AssertionError("unreachable: the process is dead")  # pragma: no cover
-
-
 def main(raw: str) -> None:
     """Run one real daemon cycle against the parent's sandbox and die in the drain's note (see :class:`KilledCycle`)."""
-    job = KilledCycle(**json.loads(raw))
-    if job.mode not in KILL_MODES:
-        raise SystemExit(f"mode must be one of {KILL_MODES}")
+    job = KilledCycle.parse(raw)
     address = SandboxAddress.from_json(job.sandbox)
     now = datetime.fromisoformat(job.now)
-    real_handlers = handlers
-
-    def dying(writer: Writer, webhooks: WebhookSenders | None = None) -> dict[str, IntentHandler]:
-        found = real_handlers(writer, webhooks)
-        return found | {NOTE: _DyingNotes(found[NOTE], job.mode)}
-
-    engine.handlers = dying  # type: ignore[attr-defined]  # this process only, and it dies in the drain
+    die_in(NOTE, job.mode)
     env = {"SYNC_CRM": address.crm}
     connector = connector_for(address, daemon_mapping(env), FakeTime(now), attempts=1)
     daemon_cycle(env, Store(job.store_url), connector, lambda: now)

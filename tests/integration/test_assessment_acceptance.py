@@ -45,7 +45,6 @@ from tests.integration.assessment_support import (
     DroppedReplies,
     FieldRequest,
     Key,
-    KilledSend,
     Person,
     RequestLog,
     add_person,
@@ -61,6 +60,7 @@ from tests.integration.assessment_support import (
 )
 from tests.integration.handoff_support import customers
 from tests.integration.outbox_support.census import memberships
+from tests.integration.outbox_support.dying import KilledCycle
 from tests.integration.outbox_support.sandboxes import AUDIENCE_ADD, CRMS, HUBSPOT_LIST, SandboxAddress
 from tests.integration.store import conftest as store_fixtures
 from tests.integration.test_handoff_scenarios import fresh_account, stage
@@ -573,7 +573,7 @@ def test_an_audience_send_whose_reply_is_lost_is_one_membership(
 
 def run_killed_cycle(driver: Driver, store_url: str, mode: str) -> None:
     """A real daemon cycle in a child process, SIGKILLed in its first send (the sandbox keeps serving from here)."""
-    job = KilledSend(store_url, SandboxAddress.of(driver).to_json(), driver.time.now().isoformat(), mode)
+    job = KilledCycle(store_url, SandboxAddress.of(driver).to_json(), driver.time.now().isoformat(), mode)
     done = subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
         [sys.executable, "-m", "tests.integration.assessment_support", job.to_json()],
         cwd=ROOT,

@@ -39,7 +39,6 @@ from tests.conformance.drivers import start_driver
 from tests.integration.handoff_support import (
     NOTE_TAGS,
     SECTIONS,
-    KilledCycle,
     NoteText,
     Staged,
     StoredNote,
@@ -54,6 +53,7 @@ from tests.integration.handoff_support import (
     text_lines,
 )
 from tests.integration.outbox_support.census import note_ids, note_tag, notes_by_account
+from tests.integration.outbox_support.dying import KilledCycle
 from tests.integration.outbox_support.sandboxes import CRMS, NOTE_CREATE, SandboxAddress
 from tests.integration.store import conftest as store_fixtures
 

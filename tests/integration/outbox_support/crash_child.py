@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 
 from sync_daemon.intents import NOTE, handlers, note_payload
 from sync_daemon.store import Store
+from tests.integration.outbox_support.dying import KILL_MODES
 from tests.integration.outbox_support.sandboxes import LEASE, T0, SandboxAddress, connected
 
-MODES = ("before_call", "after_effect")
 WORKER = "doomed"
 
 
@@ -41,8 +41,8 @@ class CrashJob:
 def main(raw: str) -> None:
     """Enqueue, claim, maybe create the note, then die without completing."""
     job = CrashJob(**json.loads(raw))
-    if job.mode not in MODES:
-        raise SystemExit(f"mode must be one of {MODES}")
+    if job.mode not in KILL_MODES:
+        raise SystemExit(f"mode must be one of {KILL_MODES}")
     address = SandboxAddress.from_json(job.sandbox)
     store = Store(job.store_url)
     with store.transaction() as conn:
