@@ -18,13 +18,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from click.testing import CliRunner
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from sync_daemon import cli
 from sync_daemon.store.models import ASSESSMENT_SENDS, Base
 from tests.conformance.drivers import Driver, start_driver
+from tests.integration.cli_support import invoke
 from tests.integration.test_assessment_channels import (
     HOUR,
     TITLES,
@@ -82,20 +82,6 @@ class Account:
         self.contacts["opted_out"] = add_contact(driver, self.id, "Otto Optout", "Engineer", "otto@customer.example",
                                                  opted_out=True)  # fmt: skip
         self.contacts["no_email"] = add_contact(driver, self.id, "Nia Nomail", "Engineer", None)
-
-
-def invoke(driver: Driver, tmp_path: Path, *args: str, config: Path | None = None) -> tuple[int, str, str]:
-    """Run the CLI on the test's store; returns exit code, stdout and everything printed."""
-    env = {
-        "SYNC_CRM": driver.crm,
-        "SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "SYNC_SECRETS_DIR": str(tmp_path / "no-secrets"),
-        "SYNC_LOG_FORMAT": "json",
-    }
-    if config is not None:
-        env["SYNC_CONFIG_DIR"] = str(config)
-    result = CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.output
 
 
 def due(driver: Driver, tmp_path: Path, day: date | None = None) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from sync_daemon import cli
@@ -27,6 +26,7 @@ from sync_daemon.settings import load_settings
 from sync_daemon.store.models import ADOPTION_REACHED, HANDOFFS, OUTBOX, PLAN_TASKS, PLANS
 from sync_daemon.wiring import load_handoff_setup, load_plan_set
 from tests.conformance.drivers import Driver, start_driver
+from tests.integration.cli_support import invoke
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -70,20 +70,6 @@ def cycle(driver: Driver, store: Store, settings: AppSettings) -> None:
     finally:
         connector.close()
     assert result.ok, result.error
-
-
-def invoke(driver: Driver, tmp_path: Path, *args: str, config: Path | None = None) -> tuple[int, str, str]:
-    """Run the CLI on the test's store; returns exit code, stdout and everything printed."""
-    env = {
-        "SYNC_CRM": driver.crm,
-        "SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "SYNC_SECRETS_DIR": str(tmp_path / "no-secrets"),
-        "SYNC_LOG_FORMAT": "json",
-    }
-    if config is not None:
-        env["SYNC_CONFIG_DIR"] = str(config)
-    result = CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.output
 
 
 def today(driver: Driver) -> date:
