@@ -34,6 +34,7 @@ from connectors.base import OBJECT_KINDS
 from sync_daemon.ops import ROLES
 from sync_daemon.store.engine import read_connection
 from sync_daemon.store.models import ASSESSMENT_SENDS, ASSESSMENT_SKIPS, RUNS
+from sync_daemon.store.runs import RUN_STATUSES  # every status a run can end with, one list
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-RUN_STATUSES = ("ok", "partial", "failed", "stopped", "parked", "interrupted", "running")
 LAST_RUNS_SCANNED = 50
 DRIFT_ACTIONS = ("overwritten", "kept")
 

@@ -104,7 +104,7 @@ def run_daemon(settings: AppSettings, environ: Mapping[str, str]) -> int:
         connector.close()
         store.close()
     if not finished:  # a worker thread is still in a CRM call: do not wait for it at interpreter exit
-        structlog.get_logger(__name__).info("daemon.exit", abandoned=True)
+        log.info("daemon.exit", abandoned=True)
         os._exit(0)
     return 0
 
